@@ -1,0 +1,85 @@
+"""The paper's context sets: split MNIST, permuted MNIST, split CIFAR-10 and split CIFAR-100."""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from data.cifar import load_cifar
+from data.mnist import load_mnist
+from data.preprocess import Preprocess
+from data.tensorset import TensorSet
+
+# name: (total classes, default contexts, image size, channels)
+EXPERIMENTS = {
+    "splitMNIST": (10, 5, 28, 1),
+    "permMNIST": (10, 10, 32, 1),
+    "CIFAR10": (10, 5, 32, 3),
+    "CIFAR100": (100, 10, 32, 3),
+}
+NORMALISATION = {
+    "CIFAR10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "CIFAR100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2761)),
+}
+
+
+def classes_per_context(experiment, n_contexts):
+    total = EXPERIMENTS[experiment][0]
+    return total if experiment == "permMNIST" else total // n_contexts
+
+
+@dataclass
+class Experiment:
+    name: str
+    n_contexts: int
+    classes_per_context: int
+    image_size: int
+    channels: int
+    train: list          # one TensorSet per context
+    test: list
+    preprocess: Preprocess
+    class_order: list    # original class of each global label (split experiments)
+
+
+def _load(name, data_dir, train):
+    if name in ("splitMNIST", "permMNIST"):
+        return load_mnist(data_dir, train)
+    return load_cifar(data_dir, 100 if name == "CIFAR100" else 10, train)
+
+
+def class_order(n_classes, seed):
+    """Which original class becomes global label k. Seed 0 keeps the original order, as the paper's code does."""
+    return list(range(n_classes)) if seed == 0 else np.random.RandomState(seed).permutation(n_classes).tolist()
+
+
+def build_experiment(name, n_contexts, data_dir, seed=0, device="cpu", normalize=True):
+    total, _, size, channels = EXPERIMENTS[name]
+    cpc = classes_per_context(name, n_contexts)
+    splits = {}
+    if name == "permMNIST":
+        rng = np.random.RandomState(seed)
+        # context 0 sees the original images; every later context a fixed random pixel permutation
+        perms = [np.arange(size * size)] + [rng.permutation(size * size) for _ in range(n_contexts - 1)]
+        preprocess = Preprocess(permutations=torch.from_numpy(np.stack(perms)).long())
+        order = list(range(total))
+        for split in ("train", "test"):
+            images, labels = _load(name, data_dir, split == "train")
+            images = F.pad(images, (2, 2, 2, 2)).to(device)
+            labels = labels.to(device)
+            splits[split] = [TensorSet.of_context(images, labels + c * cpc, c) for c in range(n_contexts)]
+    else:
+        order = class_order(total, seed)
+        new_label = torch.empty(total, dtype=torch.long)
+        new_label[torch.tensor(order)] = torch.arange(total)
+        mean_std = NORMALISATION.get(name) if normalize else None
+        preprocess = Preprocess(mean=mean_std[0], std=mean_std[1]) if mean_std else Preprocess()
+        for split in ("train", "test"):
+            images, labels = _load(name, data_dir, split == "train")
+            labels = new_label[labels]
+            sets = []
+            for c in range(n_contexts):
+                index = ((labels >= c * cpc) & (labels < (c + 1) * cpc)).nonzero().squeeze(1)
+                sets.append(TensorSet.of_context(images[index].to(device), labels[index].to(device), c))
+            splits[split] = sets
+    return Experiment(name, n_contexts, cpc, size, channels, splits["train"], splits["test"],
+                      preprocess.to(device), order)

@@ -1,0 +1,50 @@
+"""Finding data files on disk, and downloading the official archives (md5 checked) when they are missing."""
+import hashlib
+import os
+import tempfile
+import urllib.request
+
+from utils.errors import DataError
+
+
+def md5sum(path, chunk=1 << 20):
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(url, path, md5):
+    """Fetch `url` to `path` atomically; a failed download or a wrong md5 leaves nothing behind."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".part")
+    os.close(fd)
+    try:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
+                while True:
+                    block = r.read(1 << 20)
+                    if not block:
+                        break
+                    f.write(block)
+        except (OSError, ValueError) as e:
+            raise DataError(f"could not download {url} ({getattr(e, 'reason', e)})") from None
+        got = md5sum(tmp)
+        if got != md5:
+            raise DataError(f"downloaded {os.path.basename(path)} has md5 {got}, expected {md5}: corrupt download")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def fetch_missing(folder, files, what):
+    """Make sure every (name, url, md5) in `files` exists in `folder`, downloading those that do not."""
+    missing = [(n, u, m) for n, u, m in files if not os.path.exists(os.path.join(folder, n))]
+    for name, url, md5 in missing:
+        try:
+            download(url, os.path.join(folder, name), md5)
+        except DataError as e:
+            raise DataError(f"{what} not found in {folder} (expected {', '.join(n for n, _, _ in files)}) "
+                            f"and {e}") from None

@@ -1,0 +1,7 @@
+"""Every component the loop can use, in the order their hooks run. A new method adds one line here."""
+from methods.baselines import Cumulative, Joint
+
+COMPONENTS = [
+    Joint,
+    Cumulative,
+]

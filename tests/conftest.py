@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.synthetic import write_cifar, write_mnist
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_DATA = os.path.join(os.path.dirname(ROOT), "shared", "datasets")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+    """A data folder with synthetic MNIST, CIFAR-10 and CIFAR-100 in the official formats."""
+    root = str(tmp_path_factory.mktemp("datasets"))
+    write_mnist(root)
+    write_cifar(root, 10)
+    write_cifar(root, 100, n_train=4, n_test=2)
+    return root
+
+
+def run_script(script, *args, cwd=None, env=None, timeout=300):
+    """Run a top-level script the way a user does; returns the CompletedProcess."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=cwd or ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def tiny(data_dir, tmp_path, *extra):
+    """Options for a seconds-long run on the synthetic data, writing under tmp_path."""
+    return ["--data-dir", data_dir, "--results-dir", str(tmp_path / "results"), "--model-dir",
+            str(tmp_path / "models"), "--plot-dir", str(tmp_path / "plots"), "--iters", "30", "--batch", "32",
+            "--fc-units", "50", "--quiet", "--no-gpus", *extra]
+
+
+real_mnist = pytest.mark.skipif(not os.path.exists(os.path.join(SHARED_DATA, "MNIST", "raw")),
+                                reason="real MNIST not found in ../shared/datasets")

@@ -1,0 +1,61 @@
+"""The one training loop. It knows no method by name: methods act through the hooks of methods.component."""
+import time
+
+from tqdm import tqdm
+
+from data.tensorset import BatchSampler
+from train.optim import make_optimizer
+
+LOG_EVERY = 25  # iterations between progress-bar updates (reading a loss value syncs the device)
+
+
+def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
+    """Train on `plan`, a list of (context id, TensorSet); call `after_context(context)` after each.
+
+    Returns the seconds spent training each entry of the plan.
+    """
+    model, components, args = learner.model, learner.components, learner.args
+    optimizer = make_optimizer(model.parameters(), args)
+    seconds = []
+    for step, (context, dataset) in enumerate(plan):
+        start = time.perf_counter()
+        learner.context = context
+        for component in components:
+            dataset = component.training_set(context, dataset)
+        for component in components:
+            component.before_context(context, dataset)
+        if args.optimizer == "adam_reset" and step > 0:
+            optimizer = make_optimizer(model.parameters(), args)
+        sampler = BatchSampler(dataset, batch_size)
+        bar = tqdm(range(iters), desc=f"context {step + 1}/{len(plan)}", disable=quiet or None, leave=False,
+                   dynamic_ncols=True)
+        model.train()
+        for iteration in bar:
+            batch = learner.batch(dataset, next(sampler))
+            scores = model(batch.x, batch.context)
+            losses = {"current": learner.criterion(scores, batch)}
+            weight = 1.0
+            for component in components:
+                losses.update(component.losses(batch, scores))
+                weight *= component.current_weight(context)
+            total = weight * losses["current"]
+            for name, value in losses.items():
+                if name != "current":
+                    total = total + value
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            for component in components:
+                component.before_step()
+            optimizer.step()
+            for component in components:
+                component.after_step()
+                component.after_iteration(context, iteration, losses)
+            if not bar.disable and iteration % LOG_EVERY == 0:
+                bar.set_postfix({k: f"{v.item():.3g}" for k, v in losses.items()}, refresh=False)
+        bar.close()
+        for component in components:
+            component.after_context(context, dataset)
+        seconds.append(time.perf_counter() - start)
+        if after_context is not None:
+            after_context(context)
+    return seconds

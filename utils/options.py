@@ -1,0 +1,139 @@
+"""Command-line options: shared groups as in the paper's code, plus each component's own group.
+
+Parsing is one step: parse, expand convenience flags, fill the paper's defaults, validate, all before any data is
+loaded, so a bad command fails in a fraction of a second with one line.
+"""
+import argparse
+import sys
+
+from data.experiments import EXPERIMENTS
+from methods import COMPONENTS
+from utils.errors import UsageError
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def add_general(parser, store="./store"):
+    g = parser.add_argument_group("General")
+    g.add_argument("--get-stamp", action="store_true", help="print the parameter stamp and exit")
+    g.add_argument("--seed", type=int, default=0, help="random seed (for every random module)")
+    g.add_argument("--no-gpus", action="store_false", dest="cuda", help="don't use GPUs")
+    g.add_argument("--no-save", action="store_false", dest="save", help="don't save the trained model")
+    g.add_argument("--test", action="store_false", dest="train", help="evaluate a previously saved model")
+    g.add_argument("--data-dir", dest="data_dir", help="data folder (default: $CL_DATA_DIR, else ./store/datasets)")
+    g.add_argument("--model-dir", dest="model_dir", default=f"{store}/models", help="default: %(default)s")
+    g.add_argument("--plot-dir", dest="plot_dir", default=f"{store}/plots", help="default: %(default)s")
+    g.add_argument("--results-dir", dest="results_dir", default=f"{store}/results", help="default: %(default)s")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_problem(parser):
+    g = parser.add_argument_group("Problem Specification")
+    g.add_argument("--experiment", default="splitMNIST", choices=list(EXPERIMENTS))
+    g.add_argument("--scenario", default="class", choices=["task", "domain", "class"])
+    g.add_argument("--contexts", type=int, metavar="N", help="number of contexts")
+    g.add_argument("--iters", type=int, help="# iterations (mini-batches) per context")
+    g.add_argument("--batch", type=int, help="mini-batch size (# samples per iteration)")
+    g.add_argument("--no-norm", action="store_false", dest="normalize", help="don't normalise images (CIFAR)")
+
+
+def add_model(parser):
+    g = parser.add_argument_group("Parameters Main Model")
+    g.add_argument("--conv-type", default="standard", choices=["standard", "resNet"])
+    g.add_argument("--n-blocks", type=int, default=2, help="# blocks per conv-layer (only for 'resNet')")
+    g.add_argument("--depth", type=int, help="# conv-layers (0 = only fc-layers; default 5 for CIFAR)")
+    g.add_argument("--reducing-layers", type=int, dest="reducing_layers",
+                   help="# conv-layers with stride 2 (image halved, channels doubled; default depth-1)")
+    g.add_argument("--channels", type=int, default=16, help="# channels of the 1st conv-layer")
+    g.add_argument("--conv-bn", default="yes", choices=["yes", "no"], help="batch-norm in the conv-layers")
+    g.add_argument("--conv-nl", default="relu", choices=["relu", "leakyrelu"])
+    g.add_argument("--global-pooling", action="store_true", help="average global pooling after the conv-layers")
+    g.add_argument("--fc-layers", type=int, default=3, dest="fc_layers", help="# fc-layers (incl. output layer)")
+    g.add_argument("--fc-units", type=int, metavar="N", help="# units in the hidden fc-layers")
+    g.add_argument("--fc-drop", type=float, default=0.0, help="dropout probability for the fc-layers")
+    g.add_argument("--fc-bn", default="no", choices=["yes", "no"], help="batch-norm in the fc-layers")
+    g.add_argument("--fc-nl", default="relu", choices=["relu", "leakyrelu", "none"])
+    g.add_argument("--singlehead", action="store_true",
+                   help="for task-IL: a 'single-headed' output layer instead of a 'multi-headed' one")
+
+
+def add_training(parser):
+    g = parser.add_argument_group("Training Parameters")
+    g.add_argument("--lr", type=float, help="learning rate")
+    g.add_argument("--optimizer", default="adam", choices=["adam", "adam_reset", "sgd"])
+    g.add_argument("--momentum", type=float, default=0.0, help="momentum (SGD)")
+    g.add_argument("--active-classes", default="all", choices=["all", "all-so-far", "current"],
+                   dest="active_classes", help="for class-IL: which output units are active in training")
+
+
+def add_evaluation(parser):
+    g = parser.add_argument_group("Evaluation Parameters")
+    g.add_argument("--time", action="store_true", help="report total training time")
+    g.add_argument("--acc-n", type=int, default=1024, help="# test samples for accuracies logged during training")
+
+
+def build_parser(prog="main", description="Continual learning: one experiment in the academic setting."):
+    parser = Parser(f"./{prog}.py", description=description)
+    for add in (add_general, add_problem, add_model, add_training, add_evaluation):
+        add(parser)
+    for component in COMPONENTS:
+        component.add_args(parser)
+    return parser
+
+
+def set_defaults(args):
+    name = args.experiment
+    cifar = name in ("CIFAR10", "CIFAR100")
+    args.normalize = args.normalize and cifar
+    args.contexts = EXPERIMENTS[name][1] if args.contexts is None else args.contexts
+    args.iters = (2000 if name == "splitMNIST" else 5000) if args.iters is None else args.iters
+    args.lr = (0.001 if name == "splitMNIST" else 0.0001) if args.lr is None else args.lr
+    args.batch = (128 if name in ("splitMNIST", "permMNIST") else 256) if args.batch is None else args.batch
+    args.depth = (5 if cifar else 0) if args.depth is None else args.depth
+    args.reducing_layers = max(args.depth - 1, 0) if args.reducing_layers is None else args.reducing_layers
+    args.fc_units = (400 if name == "splitMNIST" else 1000 if name == "permMNIST" else 2000) \
+        if args.fc_units is None else args.fc_units
+
+
+def validate(args):
+    total = EXPERIMENTS[args.experiment][0]
+    if args.contexts < 1:
+        raise UsageError("--contexts must be at least 1")
+    if args.experiment != "permMNIST" and args.contexts > total:
+        raise UsageError(f"--contexts={args.contexts}: {args.experiment} has only {total} classes "
+                         f"(at most {total} contexts)")
+    for flag in ("iters", "batch", "fc_layers", "fc_units", "channels", "n_blocks"):
+        if getattr(args, flag) < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.lr <= 0:
+        raise UsageError("--lr must be positive")
+    if not 0 <= args.fc_drop < 1:
+        raise UsageError("--fc-drop must be in [0, 1)")
+    if args.depth < 0 or not 0 <= args.reducing_layers <= args.depth:
+        raise UsageError("--reducing-layers must be between 0 and --depth (and --depth at least 0)")
+    if args.singlehead and args.scenario != "task":
+        raise UsageError("--singlehead only applies to --scenario=task")
+    if args.active_classes != "all" and args.scenario != "class":
+        raise UsageError("--active-classes only applies to --scenario=class")
+
+
+def parse(argv=None, prog="main", components=COMPONENTS):
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    for component in components:
+        component.expand(args)
+    set_defaults(args)
+    for component in components:
+        component.set_defaults(args)
+    validate(args)
+    for component in components:
+        component.validate(args)
+    return args
+
+
+def enabled_components(args, components=COMPONENTS):
+    return [c for c in components if c.enabled(args)]

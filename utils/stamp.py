@@ -1,0 +1,41 @@
+"""The parameter stamp: a name for a run made from every option that changes its result."""
+from utils.options import enabled_components
+
+
+def _num(x):
+    return f"{x:g}"
+
+
+def problem_stamp(args):
+    s = f"{args.experiment}{args.contexts}-{args.scenario}"
+    if args.singlehead:
+        s += "-sh"
+    if args.scenario == "class" and args.active_classes != "all":
+        s += f"-{args.active_classes}"
+    return s + ("" if args.normalize or args.experiment not in ("CIFAR10", "CIFAR100") else "-noNorm")
+
+
+def model_stamp(args):
+    parts = []
+    if args.depth > 0:
+        conv = f"C{args.conv_type[0].upper()}{args.depth}x{args.channels}r{args.reducing_layers}"
+        conv += ("b" + str(args.n_blocks) if args.conv_type == "resNet" else "")
+        conv += ("-bn" if args.conv_bn == "yes" else "") + ("-lr" if args.conv_nl == "leakyrelu" else "")
+        conv += ("-gp" if args.global_pooling else "")
+        parts.append(conv)
+    fc = f"F{args.fc_layers}x{args.fc_units}"
+    fc += (f"-d{_num(args.fc_drop)}" if args.fc_drop > 0 else "") + ("-bn" if args.fc_bn == "yes" else "")
+    fc += ("" if args.fc_nl == "relu" else f"-{args.fc_nl}")
+    parts.append(fc)
+    return "-".join(parts)
+
+
+def train_stamp(args):
+    s = f"i{args.iters}-lr{_num(args.lr)}-b{args.batch}-{args.optimizer}"
+    return s + (f"-m{_num(args.momentum)}" if args.optimizer == "sgd" and args.momentum > 0 else "")
+
+
+def param_stamp(args):
+    methods = [c.stamp(args) for c in enabled_components(args)]
+    parts = [problem_stamp(args), model_stamp(args), train_stamp(args)] + [m for m in methods if m]
+    return "--".join(parts) + f"-s{args.seed}"
