@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 import visdom
 
 from eval.visdom_log import VisdomPlots
@@ -128,6 +129,9 @@ def test_server_lost_midway_warns_once_and_rerun_starts_afresh(tmp_path, capsys)
         assert client(port).get_window_data(win="loss", env="run") == ""
         again.losses(7, {"current": 0.25})
         assert traces(client(port), "loss", "run")["current"] == ([7.0], [0.25])
+        again.samples(7, torch.rand(9, 1, 28, 28))  # the hook for generative models: one image grid
+        window = json.loads(client(port).get_window_data(win="samples", env="run"))
+        assert window["type"] == "image" and "after 7 iterations" in window["title"]
     assert capsys.readouterr().err == ""
     for t in range(3, 6):  # the server is gone
         plots.losses(t, {"current": 0.1, "ewc": 0.2})
