@@ -34,6 +34,20 @@ def build_learner(args, experiment, device):
     return learner
 
 
+def watch(args, learner, experiment, stamp):
+    """With --visdom or --pdf, an observer recording losses and accuracies at the log points (after all methods)."""
+    if not (args.visdom or args.pdf):
+        return None
+    from eval.monitor import Monitor
+    plots = None
+    if args.visdom:
+        from eval.visdom_log import VisdomPlots
+        plots = VisdomPlots(args.visdom_server, args.visdom_port, env=stamp)
+    monitor = Monitor(args, learner, experiment.test, plots)
+    learner.components.append(monitor)
+    return monitor
+
+
 def model_path(args, stamp):
     return os.path.join(args.model_dir, f"mM-{stamp}.pt")
 
@@ -44,6 +58,8 @@ def run(args):
     io.check_writable(args.results_dir)
     if args.save and args.train:
         io.check_writable(args.model_dir)
+    if args.pdf:
+        io.check_writable(args.plot_dir)
     timings = {}
     start = time.perf_counter()
     set_seed(args.seed)
@@ -52,6 +68,7 @@ def run(args):
                                   args.normalize)
     timings["data"] = time.perf_counter() - start
     learner = build_learner(args, experiment, device)
+    monitor = watch(args, learner, experiment, stamp) if args.train else None
     matrix, eval_seconds = [], [0.0]
 
     def evaluate(context):
@@ -81,12 +98,21 @@ def run(args):
             c.load_state_dict(saved["components"].get(type(c).__name__, {}))
         evaluate(args.contexts - 1)
     timings["eval"] = eval_seconds[0]
+    if monitor is not None:
+        timings["logging"] = monitor.seconds  # part of "train": accuracies and plots at the log points
+    if args.pdf:
+        t = time.perf_counter()
+        from eval.report import write_report
+        write_report(os.path.join(args.plot_dir, f"{stamp}.pdf"), matrix, stamp, args.contexts, monitor)
+        timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     summary = summarise(matrix)
     result = {"stamp": stamp, "options": vars(args), "accuracy_matrix": matrix, **summary, "seconds": timings,
               "device": str(device),
               "versions": {"python": platform.python_version(), "torch": torch.__version__,
                            "numpy": np.__version__}}
+    if monitor is not None:
+        result["training_log"] = monitor.history()
     io.write_json(os.path.join(args.results_dir, f"{stamp}.json"), result)
     return result
 
@@ -98,10 +124,14 @@ def main(argv=None):
         return 0
     result = run(args)
     print(format_table(result["accuracy_matrix"], result))
-    if args.time or args.train:
-        print(f"=> training time: {result['seconds'].get('train', 0.0):.1f} s "
-              f"(total {result['seconds']['total']:.1f} s)")
+    seconds = result["seconds"]
+    if args.train:
+        print(f"=> training time: {seconds['train']:.1f} s (total {seconds['total']:.1f} s)")
+    elif args.time:
+        print(f"=> total time: {seconds['total']:.1f} s (no training with --test)")
     print(f"=> results: {os.path.join(args.results_dir, result['stamp'] + '.json')}")
+    if args.pdf:
+        print(f"=> report: {os.path.join(args.plot_dir, result['stamp'] + '.pdf')}")
     return 0
 
 

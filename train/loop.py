@@ -1,12 +1,26 @@
 """The one training loop. It knows no method by name: methods act through the hooks of methods.component."""
 import time
 
+import torch
 from tqdm import tqdm
 
 from data.tensorset import BatchSampler
 from train.optim import make_optimizer
 
 LOG_EVERY = 25  # iterations between progress-bar updates (reading a loss value syncs the device)
+
+
+@torch.no_grad()
+def progress(learner, batch, scores, total, losses):
+    """What the progress bar shows: total loss, each loss term when there are several, accuracy on this batch.
+
+    One device sync for all of them, and only when the bar is shown."""
+    active, targets = learner.scenario.select(scores, batch.y, batch.context, learner.context)
+    terms = {"loss": total} | (losses if len(losses) > 1 else {})
+    terms["acc"] = (active.argmax(1) == targets).float().mean()
+    values = torch.stack([torch.as_tensor(v, dtype=torch.float32, device=total.device).detach().reshape(())
+                          for v in terms.values()]).tolist()
+    return {name: f"{value:.3g}" for name, value in zip(terms, values)}
 
 
 def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
@@ -51,7 +65,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
                 component.after_step()
                 component.after_iteration(context, iteration, losses)
             if not bar.disable and iteration % LOG_EVERY == 0:
-                bar.set_postfix({k: f"{v.item():.3g}" for k, v in losses.items()}, refresh=False)
+                bar.set_postfix(progress(learner, batch, scores, total, losses), refresh=False)
         bar.close()
         for component in components:
             component.after_context(context, dataset)

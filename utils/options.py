@@ -4,6 +4,7 @@ Parsing is one step: parse, expand convenience flags, fill the paper's defaults,
 loaded, so a bad command fails in a fraction of a second with one line.
 """
 import argparse
+import importlib.util
 import sys
 
 from data.experiments import EXPERIMENTS
@@ -73,7 +74,18 @@ def add_training(parser):
 def add_evaluation(parser):
     g = parser.add_argument_group("Evaluation Parameters")
     g.add_argument("--time", action="store_true", help="report total training time")
+    g.add_argument("--pdf", action="store_true", help="write a pdf report of the run in --plot-dir")
+    g.add_argument("--visdom", action="store_true", help="live plots in a running visdom server")
+    g.add_argument("--visdom-server", dest="visdom_server", default="http://localhost", help="default: %(default)s")
+    g.add_argument("--visdom-port", dest="visdom_port", type=int, default=8097, help="default: %(default)s")
+    g.add_argument("--loss-log", dest="loss_log", type=int, metavar="N",
+                   help="# iters after which to plot loss (default: # iters)")
+    g.add_argument("--acc-log", dest="acc_log", type=int, metavar="N",
+                   help="# iters after which to plot accuracy (default: # iters)")
     g.add_argument("--acc-n", type=int, default=1024, help="# test samples for accuracies logged during training")
+    g.add_argument("--sample-log", dest="sample_log", type=int, metavar="N",
+                   help="# iters after which to plot samples of a generative model (default: # iters)")
+    g.add_argument("--sample-n", dest="sample_n", type=int, default=64, help="# images to show")
 
 
 def build_parser(prog="main", description="Continual learning: one experiment in the academic setting."):
@@ -97,6 +109,9 @@ def set_defaults(args):
     args.reducing_layers = max(args.depth - 1, 0) if args.reducing_layers is None else args.reducing_layers
     args.fc_units = (400 if name == "splitMNIST" else 1000 if name == "permMNIST" else 2000) \
         if args.fc_units is None else args.fc_units
+    for flag in ("loss_log", "acc_log", "sample_log"):  # log once per context unless told otherwise, as the paper
+        if getattr(args, flag) is None:
+            setattr(args, flag, args.iters)
 
 
 def validate(args):
@@ -106,7 +121,8 @@ def validate(args):
     if args.experiment != "permMNIST" and args.contexts > total:
         raise UsageError(f"--contexts={args.contexts}: {args.experiment} has only {total} classes "
                          f"(at most {total} contexts)")
-    for flag in ("iters", "batch", "fc_layers", "fc_units", "channels", "n_blocks"):
+    for flag in ("iters", "batch", "fc_layers", "fc_units", "channels", "n_blocks", "loss_log", "acc_log", "acc_n",
+                 "sample_log", "sample_n"):
         if getattr(args, flag) < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
     if args.lr <= 0:
@@ -119,6 +135,10 @@ def validate(args):
         raise UsageError("--singlehead only applies to --scenario=task")
     if args.active_classes != "all" and args.scenario != "class":
         raise UsageError("--active-classes only applies to --scenario=class")
+    if not 0 < args.visdom_port < 65536:
+        raise UsageError("--visdom-port must be between 1 and 65535")
+    if args.visdom and importlib.util.find_spec("visdom") is None:
+        raise UsageError("--visdom needs the visdom package (see README: Set-up)")
 
 
 def parse(argv=None, prog="main", components=COMPONENTS):

@@ -1,0 +1,95 @@
+"""Watching a run: an observer on the loop's hooks that records the training loss and the test accuracy at the
+log points of the paper's code (`--loss-log`, `--acc-log`, `--sample-log`) for the live visdom plots and the pdf.
+
+main.py appends a Monitor to `learner.components` (after every method) only with --visdom or --pdf, so a plain run
+pays nothing. Between log points `after_iteration` does integer arithmetic only; loss values are read (one device
+sync) and the test accuracy computed only at log points.
+
+Iterations are counted over the whole run from 1, as in the paper's code: iteration `t` of phase `k` (from 0) is
+`k * iters + t + 1`, and a quantity is logged when that number is a multiple of its log interval.
+
+Generative models: a component with a method `sample(n)` returning n images (n, channels, height, width) with values
+in [0, 1] is drawn from every `--sample-log` iterations (visdom) and after every context (pdf). No such component
+exists yet; this is the hook for them.
+"""
+import time
+
+import torch
+
+from eval.evaluate import accuracy
+from methods.component import Component
+
+
+class Monitor(Component):
+    name = "monitor"
+
+    def __init__(self, args, learner, test_sets, plots=None):
+        super().__init__(args, learner)
+        self.test_sets, self.plots = test_sets, plots
+        self.phase, self.base = -1, 0
+        self.sampler = next((c for c in reversed(learner.components) if callable(getattr(c, "sample", None))), None)
+        # what was logged: loss terms and accuracies at their log points, samples after each context
+        self.loss_iters, self.loss = [], {}          # loss[name] = [(iteration, value)]
+        self.acc_iters, self.acc = [], []            # acc[k] = accuracy on contexts 0..upto at acc_iters[k]
+        self.samples = {}                            # context -> images (cpu)
+        self.seconds = 0.0                           # time spent logging (evaluation, plots)
+
+    def before_context(self, context, dataset):
+        self.phase += 1
+        self.base = self.phase * self.args.iters
+
+    def after_iteration(self, context, iteration, losses):
+        t = self.base + iteration + 1
+        args = self.args
+        if t % args.loss_log == 0:
+            self._log_loss(t, losses)
+        if t % args.acc_log == 0:
+            self._log_accuracy(t)
+        if self.sampler is not None and self.plots is not None and t % args.sample_log == 0:
+            start = time.perf_counter()
+            self.plots.samples(t, self._sample())
+            self.seconds += time.perf_counter() - start
+
+    def after_context(self, context, dataset):
+        if self.sampler is not None and self.args.pdf:
+            self.samples[context] = self._sample()
+
+    # ---- the logging itself (only at log points) ----
+    def _log_loss(self, t, losses):
+        start = time.perf_counter()
+        names = list(losses)
+        device = self.learner.device
+        values = torch.stack([torch.as_tensor(losses[n], dtype=torch.float32, device=device).detach().reshape(())
+                              for n in names]).tolist()  # one device sync for all terms
+        for name, value in zip(names, values):
+            self.loss.setdefault(name, []).append((t, value))
+        if self.plots is not None:
+            self.plots.losses(t, dict(zip(names, values)))
+        self.seconds += time.perf_counter() - start
+
+    def _log_accuracy(self, t):
+        start = time.perf_counter()
+        upto = self.learner.context
+        row = [accuracy(self.learner, s, upto, max_samples=self.args.acc_n) for s in self.test_sets[:upto + 1]]
+        self.acc_iters.append(t)
+        self.acc.append(row)
+        if self.plots is not None:
+            self.plots.accuracies(t, row)
+        self.seconds += time.perf_counter() - start
+
+    @torch.no_grad()
+    def _sample(self):
+        model = self.learner.model
+        was_training = model.training
+        model.eval()
+        images = self.sampler.sample(self.args.sample_n).detach().float().clamp(0, 1).cpu()
+        model.train(was_training)
+        return images
+
+    def history(self):
+        """What was logged, for the results JSON: accuracy per context (None before it was trained) and losses."""
+        n = len(self.test_sets)
+        return {"acc_iterations": self.acc_iters,
+                "accuracy": [row + [None] * (n - len(row)) for row in self.acc],
+                "loss": {name: {"iterations": [t for t, _ in points], "values": [v for _, v in points]}
+                         for name, points in self.loss.items()}}
