@@ -115,5 +115,5 @@ def write_report(path, matrix, stamp, n_contexts, monitor=None):
         for fig in pages:
             fig.tight_layout()
             pdf.savefig(fig)
-    atomic_io._atomic(path, lambda f: f.write(buffer.getvalue()))
+    atomic_io.write_atomic(path, lambda f: f.write(buffer.getvalue()))
     return len(pages)

@@ -6,10 +6,18 @@ import tempfile
 import torch
 
 
-def _atomic(path, write):
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path, write):
+    """Call write(binary file) on a temporary file beside `path`, then move it into place."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; results are ordinary files
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -22,7 +30,7 @@ def _atomic(path, write):
 
 
 def write_json(path, obj):
-    _atomic(path, lambda f: f.write(json.dumps(obj, indent=1, default=str).encode()))
+    write_atomic(path, lambda f: f.write(json.dumps(obj, indent=1, default=str).encode()))
 
 
 def read_json(path):
@@ -31,7 +39,7 @@ def read_json(path):
 
 
 def save_torch(path, obj):
-    _atomic(path, lambda f: torch.save(obj, f))
+    write_atomic(path, lambda f: torch.save(obj, f))
 
 
 def check_writable(folder):
