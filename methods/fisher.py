@@ -95,15 +95,17 @@ def _linear_fisher(model, x, context, units, mode, targets, uniforms, layers, na
             scores = model(x, context)
         logp = F.log_softmax(scores[:, units], dim=1)
         labels, weights = choose_labels(logp.detach().exp(), mode, targets, uniforms)
-        outputs = [capture.outputs[i] for i in range(len(layers))]
+        used = sorted(capture.outputs)  # layers of e.g. another context's sub-network get no Fisher
+        outputs = [capture.outputs[i] for i in used]
         squares = [torch.zeros_like(o).flatten(1) for o in outputs]
         for j in range(labels.shape[1]):
             loss = -(weights[:, j].sqrt() * logp.gather(1, labels[:, j:j + 1]).squeeze(1)).sum()
-            grads = torch.autograd.grad(loss, outputs, retain_graph=j + 1 < labels.shape[1])
+            grads = torch.autograd.grad(loss, outputs, retain_graph=j + 1 < labels.shape[1], allow_unused=True)
             for s, g in zip(squares, grads):
-                s.addcmul_(g.flatten(1), g.flatten(1))
-        for i, (m, s) in enumerate(zip(layers, squares)):
-            a = capture.inputs[i]
+                if g is not None:
+                    s.addcmul_(g.flatten(1), g.flatten(1))
+        for i, s in zip(used, squares):
+            m, a = layers[i], capture.inputs[i]
             total[names[id(m.weight)]] += s.T @ a.square()
             if m.bias is not None:
                 total[names[id(m.bias)]] += s.sum(0)
@@ -219,17 +221,24 @@ def kfac_factors(model, x, context, units, mode="all", targets=None, uniforms=No
             out = model(x, context)[:, units]
         logp = F.log_softmax(out, dim=1)
         labels, weights = choose_labels(logp.detach().exp(), mode, targets, uniforms)
-        outputs = [capture.outputs[i] for i in range(len(layers))]
+        used = sorted(capture.outputs)
+        outputs = [capture.outputs[i] for i in used]
         factors = []
         for i, m in enumerate(layers):
-            a = _with_one(capture.inputs[i]) if m.bias is not None else capture.inputs[i]
-            factors.append({"A": a.T @ a, "G": out.new_zeros(m.out_features, m.out_features)})
+            a_dim = m.in_features + (m.bias is not None)
+            if i in capture.inputs:
+                a = _with_one(capture.inputs[i]) if m.bias is not None else capture.inputs[i]
+                a_sum = a.T @ a
+            else:  # not used for this input: no information
+                a_sum = out.new_zeros(a_dim, a_dim)
+            factors.append({"A": a_sum, "G": out.new_zeros(m.out_features, m.out_features)})
         for j in range(labels.shape[1]):
             loss = -(weights[:, j].sqrt() * logp.gather(1, labels[:, j:j + 1]).squeeze(1)).sum()
-            grads = torch.autograd.grad(loss, outputs, retain_graph=j + 1 < labels.shape[1])
-            for f, g in zip(factors, grads):
-                g = g.flatten(1)
-                f["G"] += g.T @ g
+            grads = torch.autograd.grad(loss, outputs, retain_graph=j + 1 < labels.shape[1], allow_unused=True)
+            for i, g in zip(used, grads):
+                if g is not None:
+                    g = g.flatten(1)
+                    factors[i]["G"] += g.T @ g
     finally:
         capture.close()
     return factors
@@ -244,6 +253,10 @@ def input_covariances(model, x, context):
             model(x, context)
         result = []
         for i, m in enumerate(layers):
+            if i not in capture.inputs:
+                a_dim = m.in_features + (m.bias is not None)
+                result.append(m.weight.new_zeros(a_dim, a_dim))
+                continue
             a = _with_one(capture.inputs[i]) if m.bias is not None else capture.inputs[i]
             result.append(a.T @ a)
     finally:

@@ -142,3 +142,17 @@ def test_nearest_kf_sum_matches_the_paper_formula():
     exact = torch.trace(torch.kron(b["G"], b["A"]) + torch.kron(c["G"], c["A"]))
     approx = torch.trace(torch.kron(s["G"], s["A"]))
     assert approx >= exact * (1 - 1e-5)
+
+
+def test_layers_unused_in_the_forward_get_zero_fisher():
+    """E.g. separate networks: another context's sub-network takes no part in this context's forward pass."""
+    model = tiny_model(fc_layers=2)
+    model.spare = torch.nn.Linear(3, 2).double()
+    x, targets, _ = data(n=4)
+    diag = fisher.diagonal_fisher(model, x, 0, slice(0, 6), "all")
+    assert diag["spare.weight"].abs().max() == 0 and diag["classifier.weight"].abs().max() > 0
+    loop = fisher.diagonal_fisher_loop(model, x, 0, slice(0, 6), "all")
+    assert all(torch.allclose(diag[n], loop[n], rtol=1e-9) for n in diag)
+    factors = fisher.kfac_factors(model, x, 0, slice(0, 6), "all")
+    assert factors[-1]["A"].abs().max() == 0 and factors[-1]["G"].abs().max() == 0
+    assert fisher.input_covariances(model, x, 0)[-1].shape == (4, 4)
