@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Seconds for the diagonal Fisher of one split-MNIST context: vectorised (torch.func) vs one sample at a time.
 
-The network is the paper's split-MNIST classifier (784-400-400-outputs). The per-sample loop (the paper's code's
+The network is the paper's split-MNIST classifier (784-400-400-outputs). methods.fisher takes linear layers from
+the outer-product form of per-sample gradients; --vmap-n also times the pure torch.func path (every per-sample
+gradient materialised), which is memory-bound on a CPU. The per-sample loop (the paper's code's
 definition) is timed on --loop-n samples and extrapolated linearly to --n; both estimates are compared on those
 samples first. Example: OMP_NUM_THREADS=1 python3 bench/bench_fisher.py --units 10
 """
@@ -24,6 +26,8 @@ def main():
     p.add_argument("--labels", default="all", choices=fisher.LABEL_CHOICES)
     p.add_argument("--loop-n", type=int, default=200, help="samples on which the per-sample loop is timed")
     p.add_argument("--chunk", type=int, default=1024, help="samples preprocessed per call (as methods.fisher)")
+    p.add_argument("--vmap-n", type=int, default=0,
+                   help="also time the pure torch.func path (every parameter by vmap(grad)) on this many samples")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
     torch.manual_seed(0)
@@ -54,10 +58,20 @@ def main():
     sync()
     fast_seconds = time.perf_counter() - start
 
+    vmap_seconds = None
+    if args.vmap_n:
+        start = time.perf_counter()
+        k = args.vmap_n
+        fisher.diagonal_fisher(model, x[:k], 0, units, args.labels, targets[:k], uniforms[:k], vmap_only=True)
+        sync()
+        vmap_seconds = (time.perf_counter() - start) * args.n / k
+
     print(f"device {device}, threads {torch.get_num_threads()}, {args.n} samples, {args.units} active units, "
           f"labels={args.labels}")
     print(f"per-sample loop : {loop_seconds:8.2f} s  (timed on {m} samples, extrapolated x{args.n / m:g})")
     print(f"vectorised      : {fast_seconds:8.2f} s")
+    if vmap_seconds is not None:
+        print(f"pure vmap(grad) : {vmap_seconds:8.2f} s  (timed on {args.vmap_n} samples, extrapolated)")
     print(f"speed-up        : {loop_seconds / fast_seconds:8.1f}x   (max relative difference on the {m} samples: "
           f"{worst:.1e})")
 
