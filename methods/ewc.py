@@ -1,0 +1,132 @@
+"""EWC, Online EWC and KFAC-EWC: a quadratic penalty weighted by the Fisher Information (flags in methods.param_reg).
+
+EWC (Kirkpatrick et al., PNAS 2017), offline: one term per finished context t,
+    L = 1/2 * lambda * sum_t sum_i F_t,i (theta_i - theta*_t,i)^2.
+Online EWC (Schwarz et al., ICML 2018): one running Fisher F = gamma * F_old + F_new and one anchor (the latest
+parameters); the penalty uses gamma * F, as the paper's code does.
+KFAC-EWC (Ritter et al., NeurIPS 2018): for each linear layer, with dW = [W - W*, b - b*],
+    L = 1/2 * lambda * sum_layers sum(dW * (G @ dW @ A)),
+where successive contexts' Kronecker factors are summed with the nearest-Kronecker-product rule of the paper's code.
+With --fisher-init (NCL) the Fisher starts as a prior of precision 1/--fisher-prior around zero.
+
+The Fisher is estimated after each context except the last (it would never be used), on that context's training
+set (as the loop hands it over, so including any memory buffer), with the active output units of that context.
+
+Offline EWC costs one quadratic per step however many contexts there are: sum_t F_t (p - a_t)^2 equals
+P (p - m)^2 + const with P = sum_t F_t, m = sum_t F_t a_t / P, so the penalty and its gradient are unchanged.
+"""
+import torch
+
+from methods import fisher
+from methods.component import Component
+
+
+class FisherImportance(Component):
+    name = "fisher"
+
+    @staticmethod
+    def enabled(args):
+        return args.importance_weighting == "fisher" and (args.weight_penalty or args.precondition)
+
+    def __init__(self, args, learner):
+        super().__init__(args, learner)
+        self.params = fisher.trainable(learner.model)
+        self.layers = fisher.linear_layers(learner.model)
+        self.terms = []        # diagonal: list of (anchor {name: tensor}, fisher {name: tensor}), offline
+        self.precision = None  # diagonal: merged precision P and mean m used by the penalty
+        self.mean = None
+        self.const = 0.0
+        self.kfac = None       # KFAC: per linear layer {'A', 'G', 'weight', 'bias'}
+        self.count = 0         # contexts (a prior counts as one) whose Fisher is stored
+        if args.fisher_init:
+            self._init_prior()
+
+    # ---- the stored Fisher ----
+    def _init_prior(self):
+        n = self.args.data_size
+        if self.args.fisher_kfac:
+            self.kfac = []
+            for m in self.layers:
+                a_dim = m.in_features + (m.bias is not None)
+                dev = m.weight.device
+                self.kfac.append({"A": torch.eye(a_dim, device=dev) / n ** 0.5,
+                                  "G": torch.eye(m.out_features, device=dev) / n ** 0.5,
+                                  "weight": torch.zeros_like(m.weight.detach()),
+                                  "bias": None if m.bias is None else torch.zeros_like(m.bias.detach())})
+        else:
+            self.terms = [({k: torch.zeros_like(p.detach()) for k, p in self.params.items()},
+                           {k: torch.full_like(p.detach(), 1.0 / n) for k, p in self.params.items()})]
+            self._merge()
+        self.count = 1
+
+    def _merge(self):
+        """Merge the diagonal terms into one quadratic (precision, mean, constant)."""
+        scale = 1.0 if self.args.offline else self.args.gamma
+        precision = {k: sum(f[k] for _, f in self.terms) * scale for k in self.params}
+        weighted = {k: sum(f[k] * a[k] for a, f in self.terms) * scale for k in self.params}
+        self.precision = precision
+        self.mean = {k: torch.where(precision[k] > 0, weighted[k] / precision[k], self.terms[-1][0][k])
+                     for k in self.params}
+        const = 0.0
+        for a, f in self.terms:
+            for k in self.params:
+                const += (scale * f[k].double() * (a[k].double() - self.mean[k].double()) ** 2).sum().item()
+        self.const = const
+
+    def diagonal(self):
+        """The total diagonal precision (for preconditioning), or None before any Fisher."""
+        return self.precision
+
+    def after_context(self, context, dataset):
+        if context >= self.learner.scenario.n_contexts - 1 or len(dataset) == 0:
+            return
+        args = self.args
+        if args.fisher_kfac:
+            new = fisher.estimate(self.learner, dataset, context, args, kind="kfac")
+            for i, m in enumerate(self.layers):
+                new[i]["weight"] = m.weight.detach().clone()
+                new[i]["bias"] = None if m.bias is None else m.bias.detach().clone()
+                if self.kfac is not None:
+                    old = self.kfac[i]
+                    summed = fisher.nearest_kf_sum({"A": args.gamma * old["A"], "G": old["G"]}, new[i])
+                    new[i].update(summed)
+            self.kfac = new
+        else:
+            new = fisher.estimate(self.learner, dataset, context, args, kind="diag")
+            anchor = {k: p.detach().clone() for k, p in self.params.items()}
+            if args.offline:
+                self.terms.append((anchor, new))
+            else:
+                if self.terms:
+                    old = self.terms[-1][1]
+                    new = {k: args.gamma * old[k] + new[k] for k in new}
+                self.terms = [(anchor, new)]
+            self._merge()
+        self.count += 1
+
+    # ---- the penalty ----
+    def penalty(self):
+        """1/2 * the quadratic (without the strength), or None before any Fisher."""
+        if self.args.fisher_kfac:
+            if self.kfac is None:
+                return None
+            total = 0.0
+            for m, info in zip(self.layers, self.kfac):
+                dp = m.weight - info["weight"]
+                if m.bias is not None:
+                    dp = torch.cat([dp, (m.bias - info["bias"]).unsqueeze(1)], 1)
+                total = total + (dp * (info["G"] @ dp @ info["A"])).sum()
+            return 0.5 * total
+        if self.precision is None:
+            return None
+        total = sum((self.precision[k] * (p - self.mean[k]) ** 2).sum() for k, p in self.params.items())
+        return 0.5 * (total + self.const)
+
+    def losses(self, batch, scores):
+        if not self.args.weight_penalty:
+            return {}
+        value = self.penalty()
+        return {} if value is None else {"ewc": self.args.reg_strength * value}
+
+    def state_dict(self):
+        return {}

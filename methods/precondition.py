@@ -1,0 +1,114 @@
+"""Parameter regularisation by preconditioning the gradient (flags in methods.param_reg: --precondition, --alpha).
+
+- NCL (Kao, Jensen, van de Ven, Bernacchia & Hennequin, NeurIPS 2021), importance 'fisher' with --fisher-kfac: the
+  gradient of each linear layer, [dW, db], becomes Gs^-1 [dW, db] As^-1 / N, with (As, Gs) the nearest Kronecker
+  factors of (G (x) A) + (alpha I (x) alpha I) and N = --fisher-prior (natural-gradient-like steps).
+- importance 'fisher', diagonal: g_i / (F_i + alpha^2), and / N with --fisher-init (as the paper's code).
+- OWM (Zeng, Chen, Cui & Yu, Nature Machine Intelligence 2019), importance 'owm': after a context, A is the mean of
+  abar abar^T over its inputs (abar: a layer's input with a 1 appended for the bias), averaged over contexts
+  (A = (1 - 1/k) gamma A_old + (1/k) A_new at the k-th); the gradient of each linear layer becomes
+  [dW, db] (A / alpha + I)^-1, which removes its component along the input space of past contexts.
+The inverses change only between contexts, so they are computed once per context; a step costs two (KFAC) or one
+(OWM) matrix product per linear layer. Other (e.g. convolutional) parameters are left as they are.
+"""
+import torch
+
+from methods import fisher
+from methods.component import Component
+from methods.ewc import FisherImportance
+
+
+def _grad_matrix(m):
+    g = m.weight.grad
+    return g if m.bias is None else torch.cat([g, m.bias.grad.unsqueeze(1)], 1)
+
+
+def _set_grad(m, g):
+    if m.bias is None:
+        m.weight.grad.copy_(g)
+    else:
+        m.weight.grad.copy_(g[:, :-1])
+        m.bias.grad.copy_(g[:, -1])
+
+
+def _inverse(m):
+    """Inverse of a symmetric positive definite matrix, computed in float64 (alpha is tiny)."""
+    return torch.linalg.inv(m.double()).to(m.dtype)
+
+
+def _owm_projector(a, alpha):
+    """(A / alpha + I)^-1 via the eigen-decomposition of A in float64 (A / alpha is ~1e10: plain LU fails)."""
+    values, vectors = torch.linalg.eigh(a.double())
+    scale = 1.0 / (values.clamp(min=0) / alpha + 1.0)
+    return ((vectors * scale) @ vectors.T).to(a.dtype)
+
+
+class Precondition(Component):
+    name = "precondition"
+
+    @staticmethod
+    def enabled(args):
+        return args.precondition
+
+    def __init__(self, args, learner):
+        super().__init__(args, learner)
+        self.layers = fisher.linear_layers(learner.model)
+        self.owm_a = None     # OWM: per layer mean input covariance
+        self.owm_count = 0
+        self.inverses = None  # per layer (left, right) or right only; refreshed in before_context
+        self.scale = None     # diagonal Fisher: per parameter 1 / (F + alpha^2) (/ N)
+
+    def _fisher(self):
+        return next(c for c in self.learner.components if isinstance(c, FisherImportance))
+
+    def before_context(self, context, dataset):
+        args, alpha = self.args, self.args.alpha
+        self.inverses = self.scale = None
+        if args.importance_weighting == "owm":
+            if self.owm_a is not None:
+                self.inverses = [_owm_projector(a, alpha) for a in self.owm_a]
+        elif args.fisher_kfac:
+            info = self._fisher().kfac
+            if info is not None:
+                self.inverses = []
+                for f in info:
+                    eye_a = alpha * torch.eye(f["A"].shape[0], device=f["A"].device)
+                    eye_g = alpha * torch.eye(f["G"].shape[0], device=f["G"].device)
+                    s = fisher.nearest_kf_sum({"A": f["A"], "G": f["G"]}, {"A": eye_a, "G": eye_g})
+                    self.inverses.append((_inverse(s["G"]), _inverse(s["A"])))
+        else:
+            fi = self._fisher()
+            if fi.precision is not None:
+                divide = args.data_size if args.fisher_init else 1.0
+                self.scale = {k: 1.0 / ((f + alpha ** 2) * divide) for k, f in fi.precision.items()}
+                self.params = fisher.trainable(self.learner.model)
+
+    @torch.no_grad()
+    def before_step(self):
+        if self.scale is not None:
+            for k, p in self.params.items():
+                if p.grad is not None:
+                    p.grad.mul_(self.scale[k])
+            return
+        if self.inverses is None:
+            return
+        for m, inv in zip(self.layers, self.inverses):
+            if m.weight.grad is None:
+                continue
+            g = _grad_matrix(m)
+            if isinstance(inv, tuple):
+                g = inv[0] @ g @ inv[1] / self.args.data_size
+            else:
+                g = g @ inv
+            _set_grad(m, g)
+
+    def after_context(self, context, dataset):
+        if self.args.importance_weighting != "owm" or context >= self.learner.scenario.n_contexts - 1:
+            return
+        new = fisher.estimate(self.learner, dataset, context, self.args, kind="owm")
+        if self.owm_a is None:
+            self.owm_a = new
+        else:
+            frac = 1.0 / (self.owm_count + 1)
+            self.owm_a = [(1 - frac) * self.args.gamma * old + frac * a for old, a in zip(self.owm_a, new)]
+        self.owm_count += 1
