@@ -73,14 +73,13 @@ def plot(path, rows, curves, args):
     import numpy as np
     title = sweep.title_of(args)
     with sweep.pdf_pages(path) as pdf:
-        fig, ax = sweep.new_figure(title, "", "average accuracy (after all contexts)")
+        n = max(r["n"] for r in rows)
+        fig, ax = sweep.new_figure(title, f"mean +- SEM over {n} seed(s)", "average accuracy (after all contexts)")
         x = np.arange(len(rows))
         yerr = [0 if np.isnan(r["sem"]) else r["sem"] for r in rows]
         ax.bar(x, [r["mean"] for r in rows], yerr=yerr, capsize=4, color=[r["color"] for r in rows])
         ax.set_xticks(x, [r["method"] for r in rows], rotation=30, ha="right")
-        ax.set_ylim(0, 1)
-        n = max(r["n"] for r in rows)
-        ax.text(0.99, 0.98, f"mean +- SEM over {n} seed(s)", transform=ax.transAxes, ha="right", va="top")
+        ax.set_ylim(0, 1.05)
         sweep.save_page(pdf, fig)
 
         fig, ax = sweep.new_figure(title, "number of contexts learned", "average accuracy on the contexts so far")

@@ -216,3 +216,10 @@ def test_ray_gives_the_same_numbers(serial, data_dir, tmp_path):
             pass
         head.wait()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_ray_missing_is_one_clear_line(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    job = sweep.Job(("None",), 0, [], "x", str(tmp_path / "x.json"))
+    with pytest.raises(sweep.UsageError, match="needs Ray"):
+        sweep.execute([job], ray_address="127.0.0.1:1")
