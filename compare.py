@@ -18,8 +18,11 @@ DROPS = ("no_context_spec", "no_reg", "no_fromp", "no_bir", "no_agem")
 
 def main(argv=None, methods=None):
     methods = sweep.PAPER_METHODS if methods is None else methods
-    owned = sorted({o for m in methods for o in m.owns})
-    s = sweep.setup(argv, "compare", "Compare continual-learning methods over seeds.", DROPS, owned)
+    owned = {}
+    for m in methods:
+        for option in m.owns:
+            owned.setdefault(option, []).append(m.name)
+    s = sweep.setup(argv, "compare", "Compare continual-learning methods over seeds.", DROPS, owned.items())
     args = s.args
     groups = []  # (method, its jobs over the seeds)
     for method in methods:

@@ -139,7 +139,7 @@ def test_failed_run_is_reported_and_the_sweep_goes_on(serial, data_dir, capsys):
 
 
 def test_method_flags_and_routed_options(data_dir, tmp_path):
-    s = sweep.setup([*options(data_dir, tmp_path), "--lambda=7"], "compare", "", compare.DROPS, ["--lambda"])
+    s = sweep.setup([*options(data_dir, tmp_path), "--lambda=7"], "compare", "", compare.DROPS, [("--lambda", ["EWC"])])
     ewc = Method("EWC", "--singlehead", owns=("--lambda",))
     assert sweep.owned_tokens(s.sweep, ewc) == ["--lambda=7"]
     assert sweep.owned_tokens(s.sweep, sweep.PAPER_METHODS[0]) == []

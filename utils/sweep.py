@@ -79,7 +79,8 @@ DROP_HELP = {
 # ---------------------------------------------------------------- command line ----
 
 def sweep_parser(prog, description, drops, owned=()):
-    """The options of the sweep itself; everything else on the command line is passed to every run."""
+    """The options of the sweep itself; everything else on the command line is passed to every run.
+    owned: (option, [method names]) pairs: options that go to those methods' runs only."""
     p = argparse.ArgumentParser(f"./{prog}.py", description=description, add_help=False, allow_abbrev=False)
     g = p.add_argument_group("Sweep")
     g.add_argument("--seed", type=int, default=0, help="first random seed (default: %(default)s)")
@@ -92,8 +93,8 @@ def sweep_parser(prog, description, drops, owned=()):
     g.add_argument("--ray-address", metavar="ADDRESS", help="run on an existing Ray cluster (e.g. 10.0.0.1:6379)")
     for drop in drops:
         g.add_argument("--" + drop.replace("_", "-"), action="store_true", help=DROP_HELP.get(drop))
-    for option in owned:
-        g.add_argument(option, metavar="VALUE", help="only for the method that uses it")
+    for option, users in dict(owned).items():
+        g.add_argument(option, metavar="VALUE", help=f"passed to {' and '.join(users)} only")
     return p
 
 
@@ -115,7 +116,7 @@ def split_argv(argv, parser):
 
 def print_help(sweep, prog):
     sweep.print_help()
-    print(f"\nEvery other option is passed to each run of ./main.py:")
+    print("\nEvery other option is passed to each run of ./main.py:")
     build_parser(prog).print_help()
 
 
