@@ -26,7 +26,7 @@ def options(data_dir, base):
     """Tiny runs (2 contexts): results and models under `base`; one torch thread per run, however they run
     (results are bit-identical for the same number of threads)."""
     return tiny(data_dir, base, "--experiment=splitMNIST", "--scenario=task", "--contexts", "2", "--iters", "20",
-                "--fc-units", "20", "--threads", "1")
+                "--fc-units", "20", "--threads", "1", "--methods", "None,Joint")
 
 
 def result_files(base):
@@ -129,7 +129,8 @@ def test_failed_run_is_reported_and_the_sweep_goes_on(serial, data_dir, capsys):
                Method("Future", "--not-a-flag-yet"),             # not (yet) an option of main.py: left out
                Method("Abbreviated", "--single"),                # argparse would take it for --singlehead
                sweep.PAPER_METHODS[1]]
-    code = compare.main([*options(data_dir, base), "--n-seeds", "2", "--workers", "2"], methods=methods)
+    code = compare.main([*options(data_dir, base), "--n-seeds", "2", "--workers", "2",
+                         "--methods", "None,Joint,Broken,Future,Abbreviated"], methods=methods)
     out = capsys.readouterr().out
     assert code == 1
     assert "leaving out Future" in out and "leaving out Abbreviated" in out
@@ -157,7 +158,8 @@ def test_method_flags_and_routed_options(data_dir, tmp_path):
 def test_grid_and_budget_sweeps(serial, data_dir, capsys):
     base = serial["base"]
     grid = compare_hyperParams.Grid(Method("LR", "--lr={value:g}"), "lr", {"*": [0.0001, 0.01]})
-    code = compare_hyperParams.main([*options(data_dir, base), "--workers", "1"], grids=[grid])
+    code = compare_hyperParams.main([*options(data_dir, base), "--workers", "1", "--methods", "None,LR"],
+                                    grids=[grid])
     out = capsys.readouterr().out
     assert code == 0 and "1 already done, 2 to run" in out  # None (seed 0) reused from the sweep above
     rows = json.loads((base / "results" / "hyperParams-splitMNIST2-task.json").read_text())
@@ -167,7 +169,8 @@ def test_grid_and_budget_sweeps(serial, data_dir, capsys):
     assert len(pypdf.PdfReader(str(base / "plots" / "hyperParams-splitMNIST2-task.pdf")).pages) == 1
 
     wide = Method("Wide", "--fc-units={budget}")
-    code = compare_replay.main([*options(data_dir, base), "--workers", "1", "--budgets", "20,30"], methods=[wide])
+    code = compare_replay.main([*options(data_dir, base), "--workers", "1", "--budgets", "20,30",
+                                "--methods", "None,Joint,Wide"], methods=[wide])
     out = capsys.readouterr().out
     assert code == 0 and "2 already done, 1 to run" in out  # None, Joint; Wide at 20 units is None
     rows = json.loads((base / "results" / "summaryExactRep-splitMNIST2-task.json").read_text())

@@ -89,7 +89,7 @@ def add_evaluation(parser):
 
 
 def build_parser(prog="main", description="Continual learning: one experiment in the academic setting."):
-    parser = Parser(f"./{prog}.py", description=description)
+    parser = Parser(f"./{prog}.py", description=description, allow_abbrev=False)  # --si must not mean --singlehead
     for add in (add_general, add_problem, add_model, add_training, add_evaluation):
         add(parser)
     for component in COMPONENTS:

@@ -91,6 +91,8 @@ def sweep_parser(prog, description, drops, owned=()):
                    help="torch threads per run (default: cores / workers; 1 on Ray). Runs with the same number of "
                         "threads give bit-identical results; other numbers differ by float rounding")
     g.add_argument("--ray-address", metavar="ADDRESS", help="run on an existing Ray cluster (e.g. 10.0.0.1:6379)")
+    g.add_argument("--methods", metavar="NAMES", type=lambda v: [n.strip() for n in v.split(",") if n.strip()],
+                   help="comma-separated method names to run (default: every method of the list)")
     for drop in drops:
         g.add_argument("--" + drop.replace("_", "-"), action="store_true", help=DROP_HELP.get(drop))
     for option, users in dict(owned).items():
@@ -146,13 +148,6 @@ def method_tokens(method, args, **extra):
     return shlex.split(method.flags.format_map(fields(args, **extra)))
 
 
-def unknown_options(tokens):
-    """Options among tokens that main.py's parser does not have exactly (argparse would take '--si' for
-    '--singlehead': a method's flags must name main.py's options in full)."""
-    known = {o for action in build_parser()._actions for o in action.option_strings}
-    return [t.split("=", 1)[0] for t in tokens if t.startswith("-") and t.split("=", 1)[0] not in known]
-
-
 def try_parse(argv):
     """main.py's parser on argv: (args, None), or (None, the one-line reason it refused them)."""
     err = _io.StringIO()
@@ -167,7 +162,9 @@ def try_parse(argv):
 
 
 def applies(method, scenario, sweep_args):
-    return scenario in method.scenarios and not (method.drop and getattr(sweep_args, method.drop, False))
+    chosen = getattr(sweep_args, "methods", None)
+    return (scenario in method.scenarios and not (method.drop and getattr(sweep_args, method.drop, False))
+            and (not chosen or method.name in chosen))
 
 
 # ---------------------------------------------------------------- runs ----
@@ -186,11 +183,6 @@ class Job:
 
 def make_jobs(key, tokens, shared, seeds, results_dir, label=None):
     """The runs of one method (one grid point) over seeds; None, with a printed note, if main.py refuses them."""
-    unknown = unknown_options(tokens)
-    if unknown:
-        print(f"note: leaving out {label or key[0]} ({' '.join(tokens)}): ./main.py has no option "
-              f"{', '.join(unknown)}")
-        return None
     jobs = []
     for seed in seeds:
         argv = [*shared, *tokens, f"--seed={seed}"]
@@ -393,7 +385,7 @@ def write_table(rows, path_stem):
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (" ".join(map(str, v)) if isinstance(v, list) else v) for k, v in row.items()})
-    io._atomic(path_stem + ".csv", lambda f: f.write(buf.getvalue().encode()))
+    io.write_atomic(path_stem + ".csv", lambda f: f.write(buf.getvalue().encode()))
     io.write_json(path_stem + ".json", rows)
 
 
