@@ -58,6 +58,7 @@ def main():
     learner.context = 1
     replay.before_context(1, experiment.train[1])
     sampler = BatchSampler(experiment.train[1], args.batch)
+    double = BatchSampler(experiment.train[1], 2 * args.batch)
 
     def step(with_replay):
         batch = learner.batch(experiment.train[1], next(sampler))
@@ -69,15 +70,24 @@ def main():
         loss.backward()
         optimizer.step()
 
+    def step_double():  # the same arithmetic as a step with replay, without replay: one batch twice as large
+        batch = learner.batch(experiment.train[1], next(double))
+        loss = learner.criterion(model(batch.x, batch.context), batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
     def replay_only():
         replay.losses(None, None)["replay"].backward()
 
     plain = timed(lambda: step(False), steps, device)
     both = timed(lambda: step(True), steps, device)
     rep = timed(replay_only, steps, device)
+    big = timed(step_double, steps, device)
     print(f"device {device}, threads {torch.get_num_threads()}, batch {args.batch}")
     print(f"training step (no replay):        {1e3 * plain:.2f} ms")
     print(f"training step with replay batch:  {1e3 * both:.2f} ms  ({both / plain:.2f}x)")
+    print(f"training step, batch 2x (no replay): {1e3 * big:.2f} ms  ({big / plain:.2f}x)")
     print(f"replay batch alone (draw+fwd+bwd): {1e3 * rep:.2f} ms")
     print(f"buffer update, context 1, random:  {1e3 * random_s:.1f} ms  (= {random_s / plain:.1f} steps)")
     print(f"buffer update, context 1, herding: {1e3 * herding_s:.1f} ms  (= {herding_s / plain:.1f} steps)")

@@ -4,7 +4,8 @@
 (van de Ven et al. 2022; the paper's comparison runs it with --active-classes all-so-far).
 - `--prototypes`: nearest-exemplar-mean classification. At the end of each context, the mean of the L2-normalised
   features of each class's stored exemplars is computed (and normalised); a test sample is given the class whose
-  mean is nearest to its normalised features (scores = minus the squared distances; classes without exemplars get
+  mean is nearest to its normalised features (as the paper's code, features are normalised only with herding
+  selection, which iCaRL uses) (scores = minus the squared distances; classes without exemplars get
   -inf). Where several contexts share output units (domain-IL, single-headed task-IL) a unit's score is that of its
   nearest stored class.
 - `--bce`: binary cross-entropy on the active output units instead of the multi-class cross-entropy (also for
@@ -63,6 +64,7 @@ class ICaRL(Component):
     def __init__(self, args, learner):
         super().__init__(args, learner)
         self.previous = None
+        self.normalize = args.sample_selection == "herding"  # as the paper's code: normalised features with herding
         self.means = None   # [labels, features] normalised class means of the exemplars
         self.valid = None   # [labels] which classes have exemplars
         if not args.prototypes:
@@ -81,7 +83,8 @@ class ICaRL(Component):
         n_labels = scenario.cpc * scenario.n_contexts
         means, valid = None, torch.zeros(n_labels, dtype=torch.bool, device=self.learner.device)
         for label, exemplars in sets.items():
-            mean = F.normalize(features(self.learner, exemplars).mean(0), p=2, dim=0)
+            mean = features(self.learner, exemplars, self.normalize).mean(0)
+            mean = F.normalize(mean, p=2, dim=0) if self.normalize else mean
             if means is None:
                 means = torch.zeros(n_labels, mean.shape[0], device=mean.device)
             means[label] = mean
@@ -93,7 +96,8 @@ class ICaRL(Component):
         was_training = model.training
         model.eval()
         with torch.no_grad():
-            f = F.normalize(model.features(x, context), p=2, dim=1)
+            f = model.features(x, context)
+            f = F.normalize(f, p=2, dim=1) if self.normalize else f
         model.train(was_training)
         return nearest_mean_scores(f, self.means, self.valid, self.learner.scenario.n_outputs)
 

@@ -2,12 +2,15 @@ import json
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
 from data.tensorset import TensorSet
 from methods.buffer import SELECTIONS, MemoryBuffer, herding_order, samples_per_class
 from tests.conftest import run_script, tiny
+from utils.errors import UsageError
+from utils.options import parse
 
 
 def brute_force_herding(feats, n):
@@ -119,7 +122,13 @@ def test_replay_buffer_runs_end_to_end(data_dir, tmp_path):
 
 def test_bad_budget_is_a_usage_error(data_dir, tmp_path):
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--replay=buffer", "--budget", "0"))
-    assert r.returncode == 2 and "--budget" in r.stderr
+    assert r.returncode == 2 and "--budget" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     if "fromp" not in SELECTIONS:
-        r = run_script("main.py", *tiny(data_dir, tmp_path, "--replay=buffer", "--sample-selection", "fromp"))
-        assert r.returncode == 2 and "fromp" in r.stderr
+        with pytest.raises(UsageError):
+            parse(["--replay=buffer", "--sample-selection", "fromp"])
+
+
+def test_buffer_defaults():
+    assert parse(["--replay=buffer"]).budget == 100
+    assert parse(["--replay=buffer", "--experiment", "permMNIST"]).budget == 10
+    assert parse(["--replay=buffer"]).sample_selection == "random"

@@ -1,6 +1,7 @@
 import json
 from types import SimpleNamespace
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -11,6 +12,8 @@ from methods.icarl import ICaRL, nearest_mean_scores
 from models.classifier import Classifier
 from train.learner import Batch, Learner
 from tests.conftest import run_script, tiny
+from utils.errors import UsageError
+from utils.options import parse
 
 
 def test_nearest_mean_prediction_matches_brute_force():
@@ -40,7 +43,7 @@ def test_nearest_mean_folds_contexts_onto_shared_units():
 def _learner(scenario, **flags):
     torch.manual_seed(0)
     model = Classifier(3, 1, scenario.n_outputs, fc_layers=1)  # features = the flattened input
-    args = SimpleNamespace(prototypes=True, bce=True, bce_distill=True, temp=2.0, **flags)
+    args = SimpleNamespace(prototypes=True, bce=True, bce_distill=True, temp=2.0, sample_selection="herding", **flags)
     learner = Learner(model, scenario, SimpleNamespace(preprocess=Preprocess()), args, "cpu")
     icarl = ICaRL(args, learner)
     learner.components = [icarl]
@@ -96,7 +99,11 @@ def test_icarl_end_to_end_and_reload(data_dir, tmp_path):
     assert again["accuracy_matrix"][-1] == result["accuracy_matrix"][-1]
 
 
-def test_icarl_usage_errors(data_dir, tmp_path):
-    for flags in (["--icarl", "--scenario", "task"], ["--bce-distill"]):
-        r = run_script("main.py", *tiny(data_dir, tmp_path, *flags))
-        assert r.returncode == 2, (flags, r.stderr)
+def test_icarl_flags_and_usage_errors():
+    args = parse(["--icarl"])
+    assert args.prototypes and args.add_buffer and args.bce and args.bce_distill
+    assert args.sample_selection == "herding" and args.budget == 100
+    assert parse(["--icarl", "--sample-selection", "random"]).sample_selection == "random"
+    for flags in (["--icarl", "--scenario", "task"], ["--bce-distill"], ["--icarl", "--active-classes", "current"]):
+        with pytest.raises(UsageError):
+            parse(flags)

@@ -11,6 +11,8 @@ from methods.replay import Replay, agem_project, frozen_copy, replay_weights
 from models.classifier import Classifier
 from train.learner import Batch, Learner
 from tests.conftest import run_script, tiny
+from utils.errors import UsageError
+from utils.options import parse
 
 
 def test_agem_projection_never_points_against_the_replay_gradient():
@@ -83,7 +85,7 @@ def test_lwf_in_task_il_sums_the_distillation_losses_of_the_past_heads():
 
 def test_replay_in_class_il_all_so_far_pads_targets_and_weights_by_context():
     scenario = Scenario("class", 3, 2, active_classes="all-so-far")
-    learner, replay = _learner(scenario, context=1, )
+    learner, replay = _learner(scenario, context=1)
     learner.args.replay = "current"
     replay.lwf = False  # plain replay weighting with soft targets
     previous = Classifier(4, 1, 6, fc_layers=2, fc_units=8)
@@ -100,7 +102,7 @@ def test_replay_in_class_il_all_so_far_pads_targets_and_weights_by_context():
 
 def test_agem_step_in_the_loop_respects_the_constraint():
     scenario = Scenario("class", 3, 2)
-    learner, replay = _learner(scenario, context=1, )
+    learner, replay = _learner(scenario, context=1)
     learner.args.replay, learner.args.distill, learner.args.use_replay = "current", False, "inequality"
     replay.previous = frozen_copy(Classifier(4, 1, 6, fc_layers=2, fc_units=8))
     replay.before_context(1, None)
@@ -131,8 +133,9 @@ def test_replay_flags_run_end_to_end(data_dir, tmp_path, flags):
     assert len(result["accuracy_matrix"]) == 5
 
 
-def test_replay_usage_errors(data_dir, tmp_path):
-    for flags in (["--use-replay", "inequality"], ["--lwf", "--agem"], ["--lwf", "--temp", "0"]):
-        r = run_script("main.py", *tiny(data_dir, tmp_path, *flags))
-        assert r.returncode == 2, (flags, r.stderr)
-        assert len(r.stderr.strip().splitlines()) == 1
+def test_replay_usage_errors():
+    for flags in (["--use-replay", "inequality"], ["--lwf", "--agem"], ["--lwf", "--temp", "0"],
+                  ["--replay=buffer", "--joint"]):
+        with pytest.raises(UsageError):
+            parse(flags)
+    assert parse(["--agem"]).replay == "buffer" and parse(["--lwf"]).distill
