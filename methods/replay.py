@@ -158,7 +158,8 @@ class Replay(Component):
 
     # ---- per iteration ----
     def _replayed(self, batch, scores):
-        """(scores of the model, global labels or None, contexts, inputs) of the replayed samples."""
+        """(scores of the model, global labels or None, contexts, inputs) of the replayed samples; inputs None means
+        the current batch repeated once per past context, through a model that ignores the context."""
         learner, context = self.learner, self.learner.context
         if self.args.replay == "current":
             scenario = learner.scenario
@@ -171,7 +172,7 @@ class Replay(Component):
             x = batch.x.repeat(context, *([1] * (batch.x.dim() - 1)))
             if self.gated:
                 return learner.model(x, contexts), None, contexts, x
-            return scores.repeat(context, 1), None, contexts, x
+            return scores.repeat(context, 1), None, contexts, None  # None: the current batch, repeated
         if self.sampler is None:
             return None
         replayed = learner.batch(self.sampler.dataset, next(self.sampler))
@@ -189,7 +190,9 @@ class Replay(Component):
         active, targets = select(y_hat, y, contexts, context)
         if self.args.distill or self.args.replay == "current":
             with torch.no_grad():
-                old, _ = select(self.previous(x, contexts), y, contexts, context - 1)
+                previous = self.previous(batch.x, batch.context).repeat(context, 1) if x is None else \
+                    self.previous(x, contexts)
+                old, _ = select(previous, y, contexts, context - 1)
             if self.args.distill:
                 kd = kd_loss_binary if self.bce else kd_loss
                 return kd(active, old, self.args.temp)
