@@ -1,8 +1,11 @@
 """Every component the loop can use, in the order their hooks run. A new method adds one line here."""
 from methods.baselines import Cumulative, Joint
+from methods.buffer import MemoryBuffer
 from methods.ewc import FisherImportance
+from methods.icarl import ICaRL
 from methods.param_reg import ParamReg
 from methods.precondition import Precondition
+from methods.replay import Replay
 from methods.separate_networks import SeparateNetworks
 from methods.si import SI
 from methods.xdg import XdG
@@ -12,6 +15,9 @@ COMPONENTS = [
     Cumulative,
     XdG,
     SeparateNetworks,
+    Replay,
+    MemoryBuffer,  # after Replay, before ICaRL: the buffer is updated before iCaRL's class means
+    ICaRL,
     ParamReg,
     FisherImportance,
     SI,

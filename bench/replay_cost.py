@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Cost of experience replay on split MNIST (class-IL, default protocol): one training step, one replay batch
+(draw + preprocess + forward/backward of the replayed samples), and the memory-buffer update at a context's end.
+
+Usage: OMP_NUM_THREADS=1 CL_DATA_DIR=... python3 bench/replay_cost.py [--steps N] [--no-gpus]
+"""
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from data.experiments import build_experiment  # noqa: E402
+from data.tensorset import BatchSampler  # noqa: E402
+from main import build_learner  # noqa: E402
+from methods.buffer import MemoryBuffer, find  # noqa: E402
+from methods.replay import Replay  # noqa: E402
+from train.optim import make_optimizer  # noqa: E402
+from utils.options import parse  # noqa: E402
+from utils.runtime import choose_device, data_dir, set_seed  # noqa: E402
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, n, device):
+    fn()  # warm-up
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / n
+
+
+def main():
+    steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 300
+    extra = ["--no-gpus"] if "--no-gpus" in sys.argv else []
+    args = parse(["--replay=buffer", "--no-save", "--quiet"] + extra)
+    set_seed(0)
+    device = choose_device(args.cuda)
+    experiment = build_experiment(args.experiment, args.contexts, data_dir(None), 0, device)
+    learner = build_learner(args, experiment, device)
+    replay, buffer = find(learner, Replay), find(learner, MemoryBuffer)
+    model, optimizer = learner.model, make_optimizer(learner.model.parameters(), args)
+
+    # buffer update after context 1 (random selection, as ER), and with herding
+    t = time.perf_counter(); buffer.after_context(0, experiment.train[0]); sync(device)
+    random_s = time.perf_counter() - t
+    args.sample_selection = "herding"
+    herd = MemoryBuffer(args, learner)
+    t = time.perf_counter(); herd.after_context(0, experiment.train[0]); sync(device)
+    herding_s = time.perf_counter() - t
+
+    learner.context = 1
+    replay.before_context(1, experiment.train[1])
+    sampler = BatchSampler(experiment.train[1], args.batch)
+    double = BatchSampler(experiment.train[1], 2 * args.batch)
+
+    def step(with_replay):
+        batch = learner.batch(experiment.train[1], next(sampler))
+        scores = model(batch.x, batch.context)
+        loss = learner.criterion(scores, batch)
+        if with_replay:
+            loss = 0.5 * loss + replay.losses(batch, scores)["replay"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def step_double():  # the same arithmetic as a step with replay, without replay: one batch twice as large
+        batch = learner.batch(experiment.train[1], next(double))
+        loss = learner.criterion(model(batch.x, batch.context), batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def replay_only():
+        replay.losses(None, None)["replay"].backward()
+
+    plain = timed(lambda: step(False), steps, device)
+    both = timed(lambda: step(True), steps, device)
+    rep = timed(replay_only, steps, device)
+    big = timed(step_double, steps, device)
+    print(f"device {device}, threads {torch.get_num_threads()}, batch {args.batch}")
+    print(f"training step (no replay):        {1e3 * plain:.2f} ms")
+    print(f"training step with replay batch:  {1e3 * both:.2f} ms  ({both / plain:.2f}x)")
+    print(f"training step, batch 2x (no replay): {1e3 * big:.2f} ms  ({big / plain:.2f}x)")
+    print(f"replay batch alone (draw+fwd+bwd): {1e3 * rep:.2f} ms")
+    print(f"buffer update, context 1, random:  {1e3 * random_s:.1f} ms  (= {random_s / plain:.1f} steps)")
+    print(f"buffer update, context 1, herding: {1e3 * herding_s:.1f} ms  (= {herding_s / plain:.1f} steps)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Replay: experience replay (ER), Learning without Forgetting (LwF) and A-GEM.
+
+- ER (e.g. Chaudhry et al. 2019, "On tiny episodic memories in continual learning"): `--replay=buffer`; each
+  iteration a batch as large as the training batch is drawn from the memory buffer (methods/buffer.py).
+- LwF (Li & Hoiem, "Learning without forgetting", TPAMI 2017): `--lwf` = `--replay=current --distill`; the current
+  batch is replayed with the soft targets of the model as it was at the end of the last context.
+- A-GEM (Chaudhry et al., "Efficient lifelong learning with A-GEM", ICLR 2019): `--agem` = `--replay=buffer
+  --use-replay=inequality`; the gradient g of the current loss is projected when it points against the gradient
+  g_ref of the replayed loss: if g.g_ref < 0, g <- g - (g.g_ref) / (g_ref.g_ref + eps) g_ref.
+
+Replay sources (`--replay`): current (the current batch), buffer (stored samples), all (the full training data of
+all past contexts). Targets are the stored labels (hard), or with `--distill` the temperature-`--temp` softmax of
+the previous model (soft); for 'current' without --distill, the previous model's predicted labels. Each replayed
+sample uses the output units that were active for its own context (task-IL heads; class-IL with --active-classes
+current), and the previous model's scores on those units are the distillation targets (zero-padded for classes new
+since). For 'current' in that per-context case, the batch is replayed once for each past context.
+
+Weighting, as in the paper's code (van de Ven et al. 2022; models/classifier.py `train_a_batch`), at context c
+(1-based): total = (1/c) L_current + (1 - 1/c) L_replay. LwF (replay of the current batch with distillation) uses an
+unweighted sum instead: L_current + L_replay in class-IL, L_current + (c-1) L_replay in task- and domain-IL (for
+task-IL L_replay is the mean over the c-1 past heads, so this is their sum). `--use-replay=inequality` uses the
+replayed loss only as A-GEM's constraint (current weight 1); `both` adds the weighted replayed loss and also uses it
+as the constraint.
+"""
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from data.tensorset import BatchSampler, TensorSet
+from methods.buffer import MemoryBuffer, find, own_samples
+from methods.component import Component
+from methods.distill import bce_loss, kd_loss, kd_loss_binary
+from utils.errors import UsageError
+
+# Replay sources; generative replay adds its own name here (before the parser is built).
+REPLAY_SOURCES = ["none", "current", "buffer", "all"]
+
+
+def context_dependent(model):
+    """Whether the model's output depends on the context it is told (e.g. XdG's gates)."""
+    return any(getattr(m, "gates", None) is not None for m in model.modules())
+
+
+def frozen_copy(model):
+    previous = copy.deepcopy(model).eval()
+    for p in previous.parameters():
+        p.requires_grad_(False)
+    return previous
+
+
+def agem_project(grads, refs, eps=1e-7):
+    """A-GEM's projection, in place on the list `grads`: where g.g_ref < 0, g <- g - (g.g_ref)/(g_ref.g_ref + eps)
+    g_ref (g and g_ref being the concatenations of the lists). Runs without a device sync."""
+    dot = sum((g * r).sum() for g, r in zip(grads, refs))
+    norm = sum((r * r).sum() for r in refs)
+    coef = dot.clamp(max=0) / (norm + eps)
+    for g, r in zip(grads, refs):
+        g.sub_(coef * r)
+    return grads
+
+
+def replay_weights(context, scenario, lwf, use_replay):
+    """(weight of the current loss, weight of the replayed loss) at `context` (0-based), as in the paper's code."""
+    c = context + 1
+    if lwf:  # LwF: unweighted sum; in task/domain-IL the replayed loss is multiplied by the number of past contexts
+        replay = 1.0 if scenario == "class" else float(c - 1)
+        if use_replay == "normal":
+            return 1.0, replay
+    else:
+        replay = 1.0
+    if use_replay == "inequality":
+        return 1.0, replay
+    return 1.0 / c, (1.0 - 1.0 / c) * replay
+
+
+class Replay(Component):
+    name = "replay"
+
+    @staticmethod
+    def add_args(parser):
+        g = parser.add_argument_group("Replay")
+        g.add_argument("--replay", default="none", choices=REPLAY_SOURCES,
+                       help="what to replay: none, the current batch, the memory buffer, or all past data")
+        g.add_argument("--distill", action="store_true", help="use distillation-loss for the replayed data")
+        g.add_argument("--temp", type=float, default=2.0, help="temperature for distillation loss")
+        g.add_argument("--use-replay", default="normal", choices=["normal", "inequality", "both"], dest="use_replay",
+                       help="add the replayed loss (normal), use its gradient as A-GEM's constraint (inequality), "
+                            "or both")
+        g.add_argument("--eps-agem", type=float, default=1e-7, dest="eps_agem",
+                       help="parameter to ensure numerical stability of A-GEM")
+        g.add_argument("--lwf", action="store_true", help="select defaults for 'LwF' (Li & Hoiem, 2017)")
+        g.add_argument("--agem", action="store_true", help="select defaults for 'A-GEM' (Chaudhry et al, 2019)")
+
+    @staticmethod
+    def expand(args):
+        if args.lwf:
+            args.replay, args.distill = "current", True
+        if args.agem:
+            args.replay, args.use_replay = "buffer", "inequality"
+
+    @staticmethod
+    def enabled(args):
+        return args.replay != "none"
+
+    @staticmethod
+    def validate(args):
+        if args.lwf and args.agem:
+            raise UsageError("--lwf and --agem exclude each other")
+        if args.temp <= 0:
+            raise UsageError("--temp must be positive")
+        if args.eps_agem < 0:
+            raise UsageError("--eps-agem must be at least 0")
+        if args.replay == "none" and args.use_replay != "normal":
+            raise UsageError(f"--use-replay={args.use_replay} needs a replay source (--replay)")
+        if args.replay != "none" and (args.joint or args.cumulative):
+            raise UsageError("--replay cannot be combined with --joint or --cummulative")
+
+    @staticmethod
+    def stamp(args):
+        s = f"{args.replay}" + (f"-KD{args.temp:g}" if args.distill else "")
+        if args.use_replay != "normal":
+            s += ("-aGEM" if args.use_replay == "inequality" else "-both")
+            s += "" if args.eps_agem == 1e-7 else f"{args.eps_agem:g}"
+        return s
+
+    def __init__(self, args, learner):
+        super().__init__(args, learner)
+        self.lwf = args.replay == "current" and args.distill
+        self.bce = getattr(args, "bce", False)  # binary losses (iCaRL's --bce) also for the replayed samples
+        self.previous = None   # frozen copy of the model at the end of the last context
+        self.past = []         # training data of past contexts (--replay=all)
+        self.sampler = None    # draws replay batches from the buffer / past data
+        self.weights = (1.0, 0.0)
+        self.params = [p for p in learner.model.parameters() if p.requires_grad]
+        self.g_ref = None
+        self.gated = False     # the model's output depends on the context (replay 'current' through each context)
+
+    # ---- per context ----
+    def before_context(self, context, dataset):
+        self.gated = context_dependent(self.learner.model)
+        self.weights = replay_weights(context, self.learner.scenario.name, self.lwf, self.args.use_replay)
+        source = None
+        if context > 0 and self.args.replay == "buffer":
+            source = find(self.learner, MemoryBuffer).data
+        elif context > 0 and self.args.replay == "all":
+            source = TensorSet.concat(self.past)
+        self.sampler = None if source is None or len(source) == 0 else BatchSampler(source, self.args.batch)
+
+    def after_context(self, context, dataset):
+        if self.args.replay == "current" or self.args.distill:
+            self.previous = frozen_copy(self.learner.model)
+        if self.args.replay == "all":
+            self.past.append(own_samples(dataset, context))
+
+    def current_weight(self, context):
+        return self.weights[0] if context > 0 else 1.0
+
+    # ---- per iteration ----
+    def _replayed(self, batch, scores):
+        """(scores of the model, global labels or None, contexts, inputs) of the replayed samples; inputs None means
+        the current batch repeated once per past context, through a model that ignores the context."""
+        learner, context = self.learner, self.learner.context
+        if self.args.replay == "current":
+            scenario = learner.scenario
+            per_context = scenario.multihead or (scenario.name == "class" and scenario.active_classes == "current")
+            if not per_context:
+                return scores, None, batch.context, batch.x
+            # replay the current batch once for each past context, through that context's output units
+            n = batch.x.shape[0]
+            contexts = torch.arange(context, device=batch.x.device).repeat_interleave(n)
+            x = batch.x.repeat(context, *([1] * (batch.x.dim() - 1)))
+            if self.gated:
+                return learner.model(x, contexts), None, contexts, x
+            return scores.repeat(context, 1), None, contexts, None  # None: the current batch, repeated
+        if self.sampler is None:
+            return None
+        replayed = learner.batch(self.sampler.dataset, next(self.sampler))
+        return learner.model(replayed.x, replayed.context), replayed.y, replayed.context, replayed.x
+
+    def replay_loss(self, batch, scores):
+        replayed = self._replayed(batch, scores)
+        if replayed is None:
+            return None
+        y_hat, y, contexts, x = replayed
+        learner, context = self.learner, self.learner.context
+        select = learner.scenario.select
+        if y is None:
+            y = torch.zeros(y_hat.shape[0], dtype=torch.long, device=y_hat.device)
+        active, targets = select(y_hat, y, contexts, context)
+        if self.args.distill or self.args.replay == "current":
+            with torch.no_grad():
+                previous = self.previous(batch.x, batch.context).repeat(context, 1) if x is None else \
+                    self.previous(x, contexts)
+                old, _ = select(previous, y, contexts, context - 1)
+            if self.args.distill:
+                kd = kd_loss_binary if self.bce else kd_loss
+                return kd(active, old, self.args.temp)
+            targets = old.argmax(1)  # hard targets from the previous model (old units come first among the active)
+        return bce_loss(active, targets) if self.bce else F.cross_entropy(active, targets)
+
+    def losses(self, batch, scores):
+        if self.learner.context == 0:
+            return {}
+        loss = self.replay_loss(batch, scores)
+        if loss is None:
+            return {}
+        loss = self.weights[1] * loss
+        if self.args.use_replay == "normal":
+            return {"replay": loss}
+        self.g_ref = torch.autograd.grad(loss, self.params, retain_graph=True, allow_unused=True)
+        return {"replay": loss if self.args.use_replay == "both" else loss.detach()}
+
+    def before_step(self):
+        if self.g_ref is None:
+            return
+        grads, refs = [], []
+        for p, r in zip(self.params, self.g_ref):
+            if r is None:
+                continue
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+            grads.append(p.grad)
+            refs.append(r)
+        agem_project(grads, refs, self.args.eps_agem)
+        self.g_ref = None
