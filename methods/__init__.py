@@ -1,7 +1,9 @@
 """Every component the loop can use, in the order their hooks run. A new method adds one line here."""
 from methods.baselines import Cumulative, Joint
+from methods.buffer import MemoryBuffer
 
 COMPONENTS = [
     Joint,
     Cumulative,
+    MemoryBuffer,
 ]
