@@ -81,7 +81,7 @@ def _output_grads(outputs, record, layers):
 
 
 def fisher_update(model, x, context, units, fisher):
-    """Add to `fisher` (list, per nn.Linear, of [weight, bias] tensors) the diagonal GGN of the samples `x`:
+    """Add to `fisher` (list, per nn.Linear, of [weight, bias or None] tensors) the diagonal GGN of the samples `x`:
     sum_i diag(J_i^T H_i J_i), J_i the Jacobian of the active logits, H_i = diag(s) - s s^T (softmax Hessian)."""
     layers = linear_layers(model)
     with eval_mode(model), torch.enable_grad():
@@ -97,7 +97,8 @@ def fisher_update(model, x, context, units, fisher):
                 sg = torch.einsum("ni,inj->nj", s, g)
                 q = torch.einsum("ni,inj->nj", s, g * g) - sg * sg  # g^T H g per sample and unit: [n, out]
                 fw.add_(q.t() @ (a * a))
-                fb.add_(q.sum(0))
+                if fb is not None:
+                    fb.add_(q.sum(0))
     return fisher
 
 
@@ -119,7 +120,8 @@ def fromp_kernel(model, x, context, units, covariance):
     for layer, g, (cov_w, cov_b) in zip(layers, grads, covariance):
         a = record[layer][0].detach()
         g = g.detach()
-        kernel += torch.matmul(g * cov_b, g.transpose(1, 2))
+        if cov_b is not None:
+            kernel += torch.matmul(g * cov_b, g.transpose(1, 2))
         n_out, n_in = cov_w.shape
         step = max(1, MAX_ELEMENTS // (n * max(n_in, n * n_units)))
         for j in range(0, n_out, step):
@@ -238,8 +240,8 @@ class FROMP(Component):
             chosen = {k: v[torch.randperm(len(v), device=v.device)[:n]] for k, v in chosen.items()}
         self.memory.append([x[chosen[k]] for k in sorted(chosen)])
         if self.fisher is None:
-            self.fisher = [[torch.zeros_like(layer.weight), torch.zeros_like(layer.bias if layer.bias is not None
-                                                                              else layer.weight[:, 0])]
+            self.fisher = [[torch.zeros_like(layer.weight),
+                            None if layer.bias is None else torch.zeros_like(layer.bias)]
                            for layer in linear_layers(model)]
         fisher_update(model, x, context, units, self.fisher)
 
@@ -249,7 +251,8 @@ class FROMP(Component):
         if not self.memory:
             return
         scenario = self.learner.scenario
-        covariance = [(1.0 / (fw + PRIOR_PREC), 1.0 / (fb + PRIOR_PREC)) for fw, fb in self.fisher]
+        covariance = [(1.0 / (fw + PRIOR_PREC), None if fb is None else 1.0 / (fb + PRIOR_PREC))
+                      for fw, fb in self.fisher]
         for t, classes in enumerate(self.memory):
             x = torch.cat(classes)
             units = scenario.active_units(t, context)
