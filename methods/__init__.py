@@ -2,6 +2,7 @@
 from methods.baselines import Cumulative, Joint
 from methods.buffer import MemoryBuffer
 from methods.ewc import FisherImportance
+from methods.fromp import FROMP
 from methods.icarl import ICaRL
 from methods.param_reg import ParamReg
 from methods.precondition import Precondition
@@ -22,4 +23,5 @@ COMPONENTS = [
     FisherImportance,
     SI,
     Precondition,
+    FROMP,
 ]
