@@ -175,32 +175,32 @@ class FROMP(Component):
             return
         if args.tau < 0:
             raise UsageError("--tau must be at least 0")
-        if (getattr(args, "budget", None) or 100) < 1:
+        if args.budget < 1:
             raise UsageError("--budget must be at least 1")
         if args.optimizer == "sgd":
             raise UsageError("--fromp is only supported with the Adam optimizer (not --optimizer=sgd)")
-        if getattr(args, "replay", None) not in (None, "none"):
+        if args.replay != "none":
             raise UsageError("--fromp cannot be combined with replay")
-        if getattr(args, "weight_penalty", False) or getattr(args, "precondition", False):
+        if args.weight_penalty or args.precondition:
             raise UsageError("--fromp cannot be combined with parameter regularisation")
-        if getattr(args, "add_buffer", False):
+        if args.add_buffer:
             raise UsageError("--fromp cannot be combined with --add-buffer")
-        if getattr(args, "joint", False) or getattr(args, "cumulative", False):
+        if args.joint or args.cumulative:
             raise UsageError("--fromp cannot be combined with --joint or --cummulative")
-        if getattr(args, "sample_selection", None) not in (None, "fromp", "random"):
+        if args.sample_selection not in ("fromp", "random"):
             raise UsageError("--fromp selects its memorable points with --sample-selection=fromp or random")
 
     @staticmethod
     def stamp(args):
-        fc = "-FC" if getattr(args, "use_full_capacity", False) else ""
-        return (f"fromp{args.tau:g}-b{getattr(args, 'budget', None) or 100}{fc}"
-                f"{getattr(args, 'sample_selection', None) or 'fromp'}")
+        fc = "-FC" if args.use_full_capacity else ""
+        return (f"fromp{args.tau:g}-b{args.budget}{fc}"
+                f"{args.sample_selection}")
 
     def __init__(self, args, learner):
         super().__init__(args, learner)
-        self.budget = getattr(args, "budget", None) or 100
-        self.full_capacity = getattr(args, "use_full_capacity", False)
-        self.selection = getattr(args, "sample_selection", None) or "fromp"
+        self.budget = args.budget
+        self.full_capacity = args.use_full_capacity
+        self.selection = args.sample_selection
         self.memory = []    # per context: list (per class) of preprocessed memorable inputs, best first
         self.fisher = None  # per nn.Linear: [weight, bias] diagonal GGN summed over all contexts so far
         self.past = []      # per past context: (context, inputs, active units, f_old [n, C], K^-1 [C, n, n])
