@@ -93,6 +93,8 @@ class ICaRL(Component):
 
     def predict(self, x, context):
         model = self.learner.model
+        if self.means is None:  # no exemplars yet (accuracy logged during the first context): the network decides
+            return model(x, context)
         was_training = model.training
         model.eval()
         with torch.no_grad():

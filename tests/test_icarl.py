@@ -107,3 +107,11 @@ def test_icarl_flags_and_usage_errors():
     for flags in (["--icarl", "--scenario", "task"], ["--bce-distill"], ["--icarl", "--active-classes", "current"]):
         with pytest.raises(UsageError):
             parse(flags)
+
+
+def test_icarl_accuracy_can_be_logged_before_the_first_exemplars(data_dir, tmp_path):
+    """--pdf/--visdom log test accuracy mid-context; before any exemplar exists the network's own scores are used."""
+    r = run_script("main.py", *tiny(data_dir, tmp_path, "--icarl", "--active-classes=all-so-far", "--pdf",
+                                    "--acc-log", "10", "--no-save"))
+    assert r.returncode == 0, r.stderr
+    assert list((tmp_path / "plots").glob("*.pdf"))
