@@ -59,8 +59,7 @@ def main(argv=None, grids=GRIDS):
     s = sweep.setup(argv, "compare_hyperParams", "Grid searches of the methods' hyper-parameters.", DROPS,
                     add_args=add_args)
     args = s.args
-    budgets = ([int(b) for b in s.sweep.budgets.split(",")] if s.sweep.budgets else
-               FROMP_BUDGETS.get(args.experiment, FROMP_BUDGETS["CIFAR100"]))
+    budgets = sweep.budget_list(s.sweep.budgets, FROMP_BUDGETS.get(args.experiment, FROMP_BUDGETS["CIFAR100"]))
     base = sweep.method_jobs(s, sweep.PAPER_METHODS[0]) or []
     curves = []  # (grid, budget or None, values, jobs)
     for grid in grids:

@@ -43,8 +43,7 @@ def main(argv=None, methods=METHODS):
     s = sweep.setup(argv, "compare_replay", "Methods that store data, over memory budgets.", DROPS,
                     add_args=add_args)
     args = s.args
-    budgets = ([int(b) for b in s.sweep.budgets.split(",")] if s.sweep.budgets else
-               BUDGETS.get(args.experiment, BUDGETS["splitMNIST"]))
+    budgets = sweep.budget_list(s.sweep.budgets, BUDGETS.get(args.experiment, BUDGETS["splitMNIST"]))
     references = [(m, sweep.method_jobs(s, m)) for m in PAPER_METHODS[:2]]
     references = [(m, jobs) for m, jobs in references if jobs]
     lines = []  # (method, budgets, jobs)

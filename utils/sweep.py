@@ -161,6 +161,19 @@ def try_parse(argv):
         return None, str(e)
 
 
+def budget_list(text, default):
+    """--budgets as a list of positive ints (the paper's list when not given); a bad value is a UsageError."""
+    if not text:
+        return default
+    try:
+        budgets = [int(b) for b in text.split(",")]
+    except ValueError:
+        budgets = []
+    if not budgets or min(budgets) < 1:
+        raise UsageError(f"--budgets={text}: expected comma-separated positive integers, e.g. 10,100")
+    return budgets
+
+
 def applies(method, scenario, sweep_args):
     chosen = getattr(sweep_args, "methods", None)
     return (scenario in method.scenarios and not (method.drop and getattr(sweep_args, method.drop, False))
