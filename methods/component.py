@@ -8,7 +8,8 @@ Order of calls in `train.loop.train`, for each context c:
     dataset = training_set(c, dataset)          # e.g. cumulative data, adding the memory buffer
     before_context(c, dataset)
     for each iteration:
-        scores = model(batch.x, batch.context)
+        extra = replay_batch(batch)                 # samples to pass through the model with the batch, or None
+        scores = model(batch.x, batch.context)      # (one pass over both where that is the same; extra.scores)
         losses = {"current": criterion(scores, batch)} | losses(batch, scores)   # extra loss terms
         total = current_weight(c) * losses["current"] + sum(other losses)
         backward; before_step(); optimizer.step(); after_step(); after_iteration(c, it, losses)
@@ -57,6 +58,11 @@ class Component:
 
     def before_context(self, context, dataset):
         pass
+
+    def replay_batch(self, batch):
+        """A Batch to run through the model together with the current one; the loop sets its `.scores` before
+        calling losses(). One forward pass over both is cheaper than two (train.learner.Learner.forward)."""
+        return None
 
     def current_weight(self, context):
         """Weight of the loss on the current data (replay weighs it against the replayed loss)."""

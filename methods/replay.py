@@ -135,6 +135,7 @@ class Replay(Component):
         self.params = [p for p in learner.model.parameters() if p.requires_grad]
         self.g_ref = None
         self.gated = False     # the model's output depends on the context (replay 'current' through each context)
+        self.pending = None    # this iteration's replayed batch, scored by the loop in the current batch's pass
 
     # ---- per context ----
     def before_context(self, context, dataset):
@@ -157,6 +158,14 @@ class Replay(Component):
         return self.weights[0] if context > 0 else 1.0
 
     # ---- per iteration ----
+    def replay_batch(self, batch):
+        """Stored samples to score in the current batch's forward pass. A-GEM needs the replayed loss's gradient on
+        its own, which a shared pass would make cost a full second backward pass, so it scores them apart."""
+        self.pending = None
+        if self.learner.context > 0 and self.sampler is not None and self.args.use_replay == "normal":
+            self.pending = self.learner.batch(self.sampler.dataset, next(self.sampler))
+        return self.pending
+
     def _replayed(self, batch, scores):
         """(scores of the model, global labels or None, contexts, inputs) of the replayed samples; inputs None means
         the current batch repeated once per past context, through a model that ignores the context."""
@@ -175,8 +184,12 @@ class Replay(Component):
             return scores.repeat(context, 1), None, contexts, None  # None: the current batch, repeated
         if self.sampler is None:
             return None
-        replayed = learner.batch(self.sampler.dataset, next(self.sampler))
-        return learner.model(replayed.x, replayed.context), replayed.y, replayed.context, replayed.x
+        replayed = self.pending
+        if replayed is None or replayed.scores is None:
+            replayed = learner.batch(self.sampler.dataset, next(self.sampler))
+            replayed.scores = learner.model(replayed.x, replayed.context)
+        self.pending = None
+        return replayed.scores, replayed.y, replayed.context, replayed.x
 
     def replay_loss(self, batch, scores):
         replayed = self._replayed(batch, scores)

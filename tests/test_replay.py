@@ -119,6 +119,65 @@ def test_agem_step_in_the_loop_respects_the_constraint():
     assert dot >= -1e-6
 
 
+@pytest.mark.parametrize("gated", [False, True])
+def test_one_forward_pass_over_current_and_replayed_batches_is_two_passes(gated):
+    """Learner.forward scores the replayed batch in the current batch's pass: same scores, same gradients."""
+    scenario = Scenario("class", 3, 2)
+    learner, _ = _learner(scenario, context=1)
+    model = learner.model
+    if gated:  # XdG: per-sample contexts must reach the gates
+        model.fc.set_gates([(torch.rand(3, 8) > 0.5).float()])
+    current = Batch(torch.rand(5, 1, 4, 4), torch.tensor([2, 3, 2, 2, 3]), 1)
+    replayed = Batch(torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 1, 0]), torch.tensor([0, 0, 0, 0]))
+
+    def gradients(scores):
+        model.zero_grad()
+        (scores[0].logsumexp(1).mean() + 2 * scores[1].pow(2).mean()).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    fused = learner.forward([current, replayed])
+    apart = [model(current.x, current.context), model(replayed.x, replayed.context)]
+    for a, b in zip(fused, apart):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-6)
+    for a, b in zip(gradients(fused), gradients(apart)):
+        assert torch.allclose(a, b, atol=1e-6)
+    if gated:  # the gates did act: context 1's gates on the replayed samples would give other scores
+        assert not torch.allclose(model(replayed.x, 1), apart[1])
+
+
+def test_batch_norm_keeps_the_replayed_batch_in_its_own_pass():
+    scenario = Scenario("class", 3, 2)
+    learner, _ = _learner(scenario, context=1)
+    learner.model = Classifier(4, 1, 6, fc_layers=2, fc_units=8, fc_bn=True).train()
+    current = Batch(torch.rand(5, 1, 4, 4), torch.zeros(5, dtype=torch.long), 1)
+    replayed = Batch(torch.rand(4, 1, 4, 4) + 3, torch.zeros(4, dtype=torch.long), 0)
+    fused = learner.forward([current, replayed])
+    alone = learner.model(current.x, 1)  # batch statistics of the current batch only
+    assert torch.allclose(fused[0], alone, atol=1e-6)
+
+
+def test_replay_batch_is_scored_in_the_loop_pass(monkeypatch):
+    """ER draws its replayed batch before the forward pass and uses the scores the loop filled in."""
+    scenario = Scenario("class", 3, 2)
+    learner, replay = _learner(scenario, context=1)
+    replay.args.replay, replay.args.distill = "buffer", False
+    from data.tensorset import BatchSampler, TensorSet
+    stored = TensorSet(torch.randint(0, 255, (10, 1, 4, 4), dtype=torch.uint8), torch.tensor([0, 1] * 5),
+                       torch.zeros(10, dtype=torch.long))
+    replay.sampler, replay.weights = BatchSampler(stored, 4), replay_weights(1, "class", False, "normal")
+    current = Batch(torch.rand(5, 1, 4, 4), torch.tensor([2, 3, 2, 2, 3]), 1)
+    pending = replay.replay_batch(current)
+    assert pending is not None and pending.x.shape[0] == 4
+    scores, pending.scores = learner.forward([current, pending])
+    calls = []
+    monkeypatch.setattr(learner, "model", lambda *a: calls.append(a))  # no further forward pass may happen
+    loss = replay.losses(current, scores)["replay"]
+    expected = 0.5 * torch.nn.functional.cross_entropy(pending.scores, pending.y)
+    assert not calls and torch.allclose(loss, expected)
+    replay.args.use_replay = "inequality"  # A-GEM scores its replayed batch apart
+    assert replay.replay_batch(current) is None
+
+
 @pytest.mark.parametrize("flags", [
     ["--lwf", "--scenario", "task"],
     ["--agem"],

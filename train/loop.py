@@ -46,7 +46,10 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
         model.train()
         for iteration in bar:
             batch = learner.batch(dataset, next(sampler))
-            scores = model(batch.x, batch.context)
+            replayed = [b for b in (c.replay_batch(batch) for c in components) if b is not None]
+            scores, *replayed_scores = learner.forward([batch] + replayed)
+            for b, s in zip(replayed, replayed_scores):
+                b.scores = s
             losses = {"current": learner.criterion(scores, batch)}
             weight = 1.0
             for component in components:
