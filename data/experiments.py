@@ -48,8 +48,12 @@ def _load(name, data_dir, train):
 
 
 def class_order(n_classes, seed):
-    """Which original class becomes global label k. Seed 0 keeps the original order, as the paper's code does."""
-    return list(range(n_classes)) if seed == 0 else np.random.RandomState(seed).permutation(n_classes).tolist()
+    """Which original class becomes global label k. As the paper's code (data/load.py, numpy seeded with the run's
+    seed): seed 0 keeps the original order; otherwise p = permutation(n_classes) and original class y becomes label
+    p[y], so label k holds the original class argsort(p)[k]. Same seed, same contexts as the paper's runs."""
+    if seed == 0:
+        return list(range(n_classes))
+    return np.argsort(np.random.RandomState(seed).permutation(n_classes)).tolist()
 
 
 def build_experiment(name, n_contexts, data_dir, seed=0, device="cpu", normalize=True):
@@ -58,8 +62,10 @@ def build_experiment(name, n_contexts, data_dir, seed=0, device="cpu", normalize
     splits = {}
     if name == "permMNIST":
         rng = np.random.RandomState(seed)
-        # context 0 sees the original images; every later context a fixed random pixel permutation
-        perms = [np.arange(size * size)] + [rng.permutation(size * size) for _ in range(n_contexts - 1)]
+        # a fixed random pixel permutation per context, drawn as the paper's code does; with seed 0 (its
+        # "exception") context 0 sees the original images
+        perms = [rng.permutation(size * size) for _ in range(n_contexts - (seed == 0))]
+        perms = [np.arange(size * size)] * (seed == 0) + perms
         preprocess = Preprocess(permutations=torch.from_numpy(np.stack(perms)).long())
         order = list(range(total))
         for split in ("train", "test"):

@@ -10,7 +10,7 @@ import torch
 
 from data import files
 from data.cifar import load_cifar
-from data.experiments import build_experiment
+from data.experiments import build_experiment, class_order
 from data.mnist import load_mnist, read_idx
 from data.scenario import Scenario
 from data.tensorset import BatchSampler, TensorSet
@@ -111,6 +111,15 @@ def test_split_mnist_contexts(data_dir):
     assert build_experiment("splitMNIST", 5, data_dir, seed=0).class_order == list(range(10))
 
 
+def test_class_order_is_the_papers():
+    """The paper's code: np.random.seed(seed); p = np.random.permutation(10); original class y gets label p[y]."""
+    np.random.seed(2)
+    p = np.random.permutation(list(range(10)))
+    order = class_order(10, 2)
+    assert all(p[order[k]] == k for k in range(10))
+    assert order == [3, 1, 5, 6, 0, 2, 7, 4, 9, 8]  # seed 2: contexts {3,1} {5,6} {0,2} {7,4} {9,8}
+
+
 def test_perm_mnist_contexts(data_dir):
     exp = build_experiment("permMNIST", 3, data_dir, seed=1)
     assert exp.image_size == 32 and exp.classes_per_context == 10
@@ -119,8 +128,16 @@ def test_perm_mnist_contexts(data_dir):
     x0 = exp.preprocess(s0.images[:4], 0)
     x1 = exp.preprocess(s1.images[:4], 1)
     assert x0.shape == (4, 1, 32, 32)
-    assert torch.equal(x0.flatten(1)[:, exp.preprocess.permutations[1]], x1.flatten(1))
+    raw = s0.images[:4].flatten(1).float() / 255
+    perms = exp.preprocess.permutations
+    assert torch.allclose(x0.flatten(1), raw[:, perms[0]]) and torch.allclose(x1.flatten(1), raw[:, perms[1]])
     assert not torch.equal(x0, x1)
+    # as the paper's code: every context permuted, drawn from numpy seeded with the seed; seed 0 leaves context 0 as is
+    rng = np.random.RandomState(1)
+    assert all(torch.equal(perms[c], torch.from_numpy(rng.permutation(1024))) for c in range(3))
+    perms0 = build_experiment("permMNIST", 3, data_dir, seed=0).preprocess.permutations
+    rng = np.random.RandomState(0)
+    assert torch.equal(perms0[0], torch.arange(1024)) and torch.equal(perms0[1], torch.from_numpy(rng.permutation(1024)))
     # a mixed batch (per-sample contexts) is permuted sample by sample
     mixed = exp.preprocess(torch.cat([s0.images[:2], s1.images[:2]]), torch.tensor([0, 0, 1, 1]))
     assert torch.equal(mixed[:2], x0[:2]) and torch.equal(mixed[2:], x1[:2])
