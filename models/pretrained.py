@@ -62,7 +62,8 @@ def load_state(path, args):
 
 def pretrain_command(args):
     """The ./main_pretrain.py line that writes the file this run looks for (the paper's: 100 epochs, augmented)."""
-    source = {"splitMNIST": "MNIST", "permMNIST": "MNIST32"}.get(args.experiment, "CIFAR10")
+    source = {"splitMNIST": "MNIST", "permMNIST": "MNIST32", "MNIST": "MNIST", "MNIST32": "MNIST32"}.get(
+        args.experiment, "CIFAR10")
     parts = ["./main_pretrain.py", f"--experiment={source}"]
     epochs = re.fullmatch(r"e(\d+)", args.convE_ltag)
     if epochs:
