@@ -13,6 +13,7 @@ from data.scenario import Scenario
 from eval.evaluate import accuracy_row
 from eval.metrics import format_table, summarise
 from methods.baselines import Joint
+from models import pretrained
 from models.classifier import build_classifier
 from train.learner import Learner
 from train.loop import train
@@ -29,6 +30,7 @@ def build_learner(args, experiment, device):
     components = enabled_components(args)
     factory = next((c.build_model for c in components if c.build_model is not None), None)
     model = (factory or build_classifier)(args, experiment, scenario).to(device)
+    pretrained.prepare(model, args, load=args.train)  # --pre-convE, --freeze-convE (with --test: the saved model)
     learner = Learner(model, scenario, experiment, args, device)
     learner.components = [c(args, learner) for c in components]
     return learner

@@ -89,3 +89,35 @@ def build_experiment(name, n_contexts, data_dir, seed=0, device="cpu", normalize
             splits[split] = sets
     return Experiment(name, n_contexts, cpc, size, channels, splits["train"], splits["test"],
                       preprocess.to(device), order)
+
+
+# single-context data sets for pre-training (./main_pretrain.py): name -> (classes, image size, channels)
+SINGLE = {"CIFAR10": (10, 32, 3), "CIFAR100": (100, 32, 3), "MNIST": (10, 28, 1), "MNIST32": (10, 32, 1)}
+
+
+@dataclass
+class SingleContext:
+    name: str
+    classes: int
+    image_size: int
+    channels: int
+    train: TensorSet
+    test: TensorSet
+    preprocess: Preprocess
+
+
+def build_single_context(name, data_dir, device="cpu", normalize=True):
+    """All classes of one data set as one context, original labels (CIFAR normalised with its own statistics)."""
+    classes, size, channels = SINGLE[name]
+    sets = {}
+    for split in ("train", "test"):
+        if name.startswith("MNIST"):
+            images, labels = load_mnist(data_dir, split == "train")
+            if name == "MNIST32":
+                images = F.pad(images, (2, 2, 2, 2))
+        else:
+            images, labels = load_cifar(data_dir, classes, split == "train")
+        sets[split] = TensorSet.of_context(images.to(device), labels.to(device), 0)
+    mean_std = NORMALISATION.get(name) if normalize else None
+    preprocess = Preprocess(mean=mean_std[0], std=mean_std[1]) if mean_std else Preprocess()
+    return SingleContext(name, classes, size, channels, sets["train"], sets["test"], preprocess.to(device))

@@ -1,4 +1,9 @@
-"""Convolutional layers in front of the fully connected ones (CIFAR): plain or residual, as in the paper."""
+"""Convolutional layers in front of the fully connected ones (CIFAR): plain or residual, as in the paper's code.
+
+As there, the classifier's last conv layer is a bare convolution (no batch-norm, no non-linearity: `plain_last`),
+the first layer of a ResNet is a plain conv layer, and `name` is the paper's label of the layers ("C3-5x16-bn"),
+which names the file of pre-trained conv layers (models/pretrained.py).
+"""
 from torch import nn
 
 NONLINEARITIES = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU}
@@ -10,14 +15,14 @@ def conv_bn(c_in, c_out, stride, bn, nl):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, c_in, c_out, stride, bn, nl):
+    def __init__(self, c_in, c_out, stride, bn, nl, final_nl=True):
         super().__init__()
         self.conv1 = conv_bn(c_in, c_out, stride, bn, nl)
         self.conv2 = nn.Sequential(nn.Conv2d(c_out, c_out, 3, 1, 1, bias=not bn),
                                    nn.BatchNorm2d(c_out) if bn else nn.Identity())
         self.shortcut = nn.Identity() if (stride == 1 and c_in == c_out) else nn.Sequential(
             nn.Conv2d(c_in, c_out, 1, stride, bias=not bn), nn.BatchNorm2d(c_out) if bn else nn.Identity())
-        self.nl = NONLINEARITIES[nl]()
+        self.nl = NONLINEARITIES[nl]() if final_nl else nn.Identity()
 
     def forward(self, x):
         return self.nl(self.conv2(self.conv1(x)) + self.shortcut(x))
@@ -27,24 +32,44 @@ class ConvLayers(nn.Module):
     """`depth` layers of 3x3 convolutions; the last `reducing_layers` halve the image and double the channels."""
 
     def __init__(self, in_channels, depth=5, reducing_layers=4, channels=16, batch_norm=True, nl="relu",
-                 conv_type="standard", n_blocks=2, global_pooling=False):
+                 conv_type="standard", n_blocks=2, global_pooling=False, plain_last=True):
         super().__init__()
+        conv_type = "standard" if depth < 2 else conv_type
         layers, c_in, c_out = [], in_channels, channels
         for i in range(depth):
             reducing = i >= depth - reducing_layers
             if reducing and i > 0:
                 c_out *= 2
             stride = 2 if reducing else 1
-            if conv_type == "resNet":
-                blocks = [BasicBlock(c_in if b == 0 else c_out, c_out, stride if b == 0 else 1, batch_norm, nl)
-                          for b in range(n_blocks)]
-                layers.append(nn.Sequential(*blocks))
+            last = plain_last and i == depth - 1
+            if conv_type == "resNet" and i > 0:
+                layers.append(nn.Sequential(*[
+                    BasicBlock(c_in if b == 0 else c_out, c_out, stride if b == 0 else 1, batch_norm, nl,
+                               final_nl=not (last and b == n_blocks - 1)) for b in range(n_blocks)]))
+            elif last:
+                layers.append(nn.Conv2d(c_in, c_out, 3, stride, 1))
             else:
                 layers.append(conv_bn(c_in, c_out, stride, batch_norm, nl))
             c_in = c_out
         self.layers = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1) if global_pooling else nn.Identity()
         self.out_channels = c_in
+        blocks = "-" + f"b{n_blocks}" * (depth - 1) if conv_type == "resNet" else ""
+        flags = ("b" if batch_norm else "") + ("l" if nl == "leakyrelu" else "") + ("p" if global_pooling else "") \
+            + ("n" if plain_last else "")
+        self.name = (f"{'C' if conv_type == 'standard' else 'R'}{in_channels}-{depth}x{channels}{blocks}"
+                     f"{'' if reducing_layers == depth - 1 else f'-rl{reducing_layers}'}{'-' + flags if flags else ''}")
+        self.frozen = False
+
+    def freeze(self):
+        """No gradients, and batch-norm statistics kept as they are: eval mode even while the model trains."""
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.frozen = True
+        return self.train(self.training)
+
+    def train(self, mode=True):
+        return super().train(mode and not self.frozen)
 
     def forward(self, x):
         return self.pool(self.layers(x)).flatten(1)

@@ -18,17 +18,25 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def add_general(parser, store="./store"):
+def add_general(parser, store="./store", pretrain=False):
     g = parser.add_argument_group("General")
-    g.add_argument("--get-stamp", action="store_true", help="print the parameter stamp and exit")
+    if not pretrain:
+        g.add_argument("--get-stamp", action="store_true", help="print the parameter stamp and exit")
     g.add_argument("--seed", type=int, default=0, help="random seed (for every random module)")
     g.add_argument("--no-gpus", action="store_false", dest="cuda", help="don't use GPUs")
     g.add_argument("--no-save", action="store_false", dest="save", help="don't save the trained model")
-    g.add_argument("--test", action="store_false", dest="train", help="evaluate a previously saved model")
+    if pretrain:
+        g.add_argument("--full-stag", metavar="STAG", default="none", help="tag for saving the full model")
+        g.add_argument("--convE-stag", dest="convE_stag", metavar="STAG", default="none",
+                       help="tag for saving the conv layers (the paper's: e100)")
+        g.add_argument("--seed-to-stag", action="store_true", help="add the seed to the tag for saving the conv layers")
+    else:
+        g.add_argument("--test", action="store_false", dest="train", help="evaluate a previously saved model")
     g.add_argument("--data-dir", dest="data_dir", help="data folder (default: $CL_DATA_DIR, else ./store/datasets)")
     g.add_argument("--model-dir", dest="model_dir", default=f"{store}/models", help="default: %(default)s")
-    g.add_argument("--plot-dir", dest="plot_dir", default=f"{store}/plots", help="default: %(default)s")
-    g.add_argument("--results-dir", dest="results_dir", default=f"{store}/results", help="default: %(default)s")
+    if not pretrain:
+        g.add_argument("--plot-dir", dest="plot_dir", default=f"{store}/plots", help="default: %(default)s")
+        g.add_argument("--results-dir", dest="results_dir", default=f"{store}/results", help="default: %(default)s")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -42,7 +50,7 @@ def add_problem(parser):
     g.add_argument("--no-norm", action="store_false", dest="normalize", help="don't normalise images (CIFAR)")
 
 
-def add_model(parser):
+def add_model(parser, pretrain=False):
     g = parser.add_argument_group("Parameters Main Model")
     g.add_argument("--conv-type", default="standard", choices=["standard", "resNet"])
     g.add_argument("--n-blocks", type=int, default=2, help="# blocks per conv-layer (only for 'resNet')")
@@ -58,8 +66,20 @@ def add_model(parser):
     g.add_argument("--fc-drop", type=float, default=0.0, help="dropout probability for the fc-layers")
     g.add_argument("--fc-bn", default="no", choices=["yes", "no"], help="batch-norm in the fc-layers")
     g.add_argument("--fc-nl", default="relu", choices=["relu", "leakyrelu", "none"])
-    g.add_argument("--singlehead", action="store_true",
-                   help="for task-IL: a 'single-headed' output layer instead of a 'multi-headed' one")
+    if not pretrain:
+        g.add_argument("--singlehead", action="store_true",
+                       help="for task-IL: a 'single-headed' output layer instead of a 'multi-headed' one")
+
+
+def add_conv_init(g):
+    """Pre-trained conv layers (models/pretrained.py), in the paper's 'Training Parameters' group."""
+    g.add_argument("--pre-convE", dest="pre_convE", action="store_true",
+                   help="use pre-trained conv layers (made by ./main_pretrain.py)")
+    g.add_argument("--convE-ltag", dest="convE_ltag", metavar="LTAG", default="e100",
+                   help="tag of the pre-trained conv layers to load (default: %(default)s)")
+    g.add_argument("--seed-to-ltag", action="store_true", help="add the seed to that tag (one pre-training per seed)")
+    g.add_argument("--freeze-convE", dest="freeze_convE", action="store_true",
+                   help="freeze the conv layers (no gradient; batch-norm kept in eval mode)")
 
 
 def add_training(parser):
@@ -69,6 +89,7 @@ def add_training(parser):
     g.add_argument("--momentum", type=float, default=0.0, help="momentum (SGD)")
     g.add_argument("--active-classes", default="all", choices=["all", "all-so-far", "current"],
                    dest="active_classes", help="for class-IL: which output units are active in training")
+    add_conv_init(g)
 
 
 def add_evaluation(parser):
@@ -105,13 +126,22 @@ def set_defaults(args):
     args.iters = (2000 if name == "splitMNIST" else 5000) if args.iters is None else args.iters
     args.lr = (0.001 if name == "splitMNIST" else 0.0001) if args.lr is None else args.lr
     args.batch = (128 if name in ("splitMNIST", "permMNIST") else 256) if args.batch is None else args.batch
-    args.depth = (5 if cifar else 0) if args.depth is None else args.depth
-    args.reducing_layers = max(args.depth - 1, 0) if args.reducing_layers is None else args.reducing_layers
+    set_conv_defaults(args, cifar)
     args.fc_units = (400 if name == "splitMNIST" else 1000 if name == "permMNIST" else 2000) \
         if args.fc_units is None else args.fc_units
     for flag in ("loss_log", "acc_log", "sample_log"):  # log once per context unless told otherwise, as the paper
         if getattr(args, flag) is None:
             setattr(args, flag, args.iters)
+
+
+def set_conv_defaults(args, cifar):
+    args.depth = (5 if cifar else 0) if args.depth is None else args.depth
+    args.reducing_layers = max(args.depth - 1, 0) if args.reducing_layers is None else args.reducing_layers
+
+
+def validate_conv(args):
+    if args.depth < 0 or not 0 <= args.reducing_layers <= args.depth:
+        raise UsageError("--reducing-layers must be between 0 and --depth (and --depth at least 0)")
 
 
 def validate(args):
@@ -129,8 +159,7 @@ def validate(args):
         raise UsageError("--lr must be positive")
     if not 0 <= args.fc_drop < 1:
         raise UsageError("--fc-drop must be in [0, 1)")
-    if args.depth < 0 or not 0 <= args.reducing_layers <= args.depth:
-        raise UsageError("--reducing-layers must be between 0 and --depth (and --depth at least 0)")
+    validate_conv(args)
     if args.singlehead and args.scenario != "task":
         raise UsageError("--singlehead only applies to --scenario=task")
     if args.active_classes != "all" and args.scenario != "class":

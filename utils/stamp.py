@@ -30,8 +30,18 @@ def model_stamp(args):
     return "-".join(parts)
 
 
+def conv_init_stamp(args):
+    """As the paper's: -pCvE[-<ltag>[-ps]] for pre-trained, -fCvE for frozen conv layers (only with conv layers)."""
+    if args.depth == 0:
+        return ""
+    s = ""
+    if args.pre_convE:
+        s += "-pCvE" + ("" if args.convE_ltag == "none" else f"-{args.convE_ltag}" + ("-ps" if args.seed_to_ltag else ""))
+    return s + ("-fCvE" if args.freeze_convE else "")
+
+
 def train_stamp(args):
-    s = f"i{args.iters}-lr{_num(args.lr)}-b{args.batch}-{args.optimizer}"
+    s = f"i{args.iters}-lr{_num(args.lr)}-b{args.batch}{conv_init_stamp(args)}-{args.optimizer}"
     return s + (f"-m{_num(args.momentum)}" if args.optimizer == "sgd" and args.momentum > 0 else "")
 
 
