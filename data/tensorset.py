@@ -60,3 +60,42 @@ class BatchSampler:
         index = self._order[self._pos: self._pos + self.batch_size]
         self._pos += self.batch_size
         return index
+
+
+class ClassBalancedSampler:
+    """Endless batches of `batch_size` samples of every class of `dataset` (fewer for a class with fewer samples),
+    laid out class by class in the order of `blocks`. Each class is drawn as BatchSampler draws a dataset: without
+    replacement, reshuffled after every pass over that class.
+
+    blocks: [(label, samples per batch)] with host ints, so the consumer can split a batch without a device sync.
+    """
+
+    def __init__(self, dataset, batch_size):
+        labels = dataset.labels
+        self.blocks, self.samplers, self.members = [], [], []
+        for label in torch.unique(labels).tolist():  # one sync per context
+            members = (labels == label).nonzero().squeeze(1)
+            sampler = BatchSampler(_Indices(members), batch_size)
+            self.blocks.append((label, sampler.batch_size))
+            self.samplers.append(sampler)
+            self.members.append(members)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return torch.cat([members[next(sampler)] for members, sampler in zip(self.members, self.samplers)])
+
+
+class _Indices:
+    """The part of a dataset BatchSampler reads: its length and device."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def __len__(self):
+        return self.index.shape[0]
+
+    @property
+    def device(self):
+        return self.index.device

@@ -6,7 +6,8 @@ pays nothing. Between log points `after_iteration` does integer arithmetic only;
 sync) and the test accuracy computed only at log points.
 
 Iterations are counted over the whole run from 1, as in the paper's code: iteration `t` of phase `k` (from 0) is
-`k * iters + t + 1`, and a quantity is logged when that number is a multiple of its log interval.
+`k * iters + t + 1` (iters: the context's number of iterations, --iters unless a component's context_iters changes
+it), and a quantity is logged when that number is a multiple of its log interval.
 
 Generative models: a component with a method `sample(n)` returning n images (n, channels, height, width) with values
 in [0, 1] is drawn from every `--sample-log` iterations (visdom) and after every context (pdf). No such component
@@ -18,6 +19,7 @@ import torch
 
 from eval.evaluate import accuracy
 from methods.component import Component
+from train.loop import context_iterations
 
 
 class Monitor(Component):
@@ -26,7 +28,7 @@ class Monitor(Component):
     def __init__(self, args, learner, test_sets, plots=None):
         super().__init__(args, learner)
         self.test_sets, self.plots = test_sets, plots
-        self.phase, self.base = -1, 0
+        self.phase, self.base, self.next_base = -1, 0, 0
         self.sampler = next((c for c in reversed(learner.components) if callable(getattr(c, "sample", None))), None)
         # what was logged: loss terms and accuracies at their log points, samples after each context
         self.loss_iters, self.loss = [], {}          # loss[name] = [(iteration, value)]
@@ -36,7 +38,8 @@ class Monitor(Component):
 
     def before_context(self, context, dataset):
         self.phase += 1
-        self.base = self.phase * self.args.iters
+        self.base = self.next_base
+        self.next_base += context_iterations(self.learner.components, context, self.args.iters)
 
     def after_iteration(self, context, iteration, losses):
         t = self.base + iteration + 1

@@ -3,6 +3,7 @@ from methods.baselines import Cumulative, Joint
 from methods.buffer import MemoryBuffer
 from methods.ewc import FisherImportance
 from methods.fromp import FROMP
+from methods.gen_classifier import GenerativeClassifier
 from methods.icarl import ICaRL
 from methods.param_reg import ParamReg
 from methods.precondition import Precondition
@@ -24,4 +25,5 @@ COMPONENTS = [
     SI,
     Precondition,
     FROMP,
+    GenerativeClassifier,
 ]

@@ -7,9 +7,10 @@ method by name, so `--ewc --replay=buffer --xdg` is three components in one loop
 Order of calls in `train.loop.train`, for each context c:
     dataset = training_set(c, dataset)          # e.g. cumulative data, adding the memory buffer
     before_context(c, dataset)
-    for each iteration:
+    for each of context_iters(c, iters) iterations, batches from batch_sampler(dataset, batch) (default: random):
         extra = replay_batch(batch)                 # samples to pass through the model with the batch, or None
         scores = model(batch.x, batch.context)      # (one pass over both where that is the same; extra.scores)
+                                                    # (skipped, scores None, when a component has needs_scores False)
         losses = {"current": criterion(scores, batch)} | losses(batch, scores)   # extra loss terms
         total = current_weight(c) * losses["current"] + sum(other losses)
         backward; before_step(); optimizer.step(); after_step(); after_iteration(c, it, losses)
@@ -55,6 +56,16 @@ class Component:
 
     def training_set(self, context, dataset):
         return dataset
+
+    def context_iters(self, context, iters):
+        """How many iterations to train on this context (`iters`: the number so far, --iters unless an earlier
+        component changed it). E.g. the Generative Classifier: --iters / classes per context, one VAE per class."""
+        return iters
+
+    batch_sampler = None  # optional method (dataset, batch_size) -> endless iterator of index tensors into dataset
+    #                       (default: data.tensorset.BatchSampler, random batches; the last component defining it wins)
+    needs_scores = True   # False: the criterion computes its loss from the batch alone, so the loop skips the
+    #                       model's forward pass and passes scores=None (not combinable with replay or extra losses)
 
     def before_context(self, context, dataset):
         pass

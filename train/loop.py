@@ -15,12 +15,28 @@ def progress(learner, batch, scores, total, losses):
     """What the progress bar shows: total loss, each loss term when there are several, accuracy on this batch.
 
     One device sync for all of them, and only when the bar is shown."""
-    active, targets = learner.scenario.select(scores, batch.y, batch.context, learner.context)
     terms = {"loss": total} | (losses if len(losses) > 1 else {})
-    terms["acc"] = (active.argmax(1) == targets).float().mean()
+    if scores is not None:
+        active, targets = learner.scenario.select(scores, batch.y, batch.context, learner.context)
+        terms["acc"] = (active.argmax(1) == targets).float().mean()
     values = torch.stack([torch.as_tensor(v, dtype=torch.float32, device=total.device).detach().reshape(())
                           for v in terms.values()]).tolist()
     return {name: f"{value:.3g}" for name, value in zip(terms, values)}
+
+
+def context_iterations(components, context, iters):
+    """The number of iterations on `context`: --iters as the components' context_iters hooks change it."""
+    for component in components:
+        iters = component.context_iters(context, iters)
+    return iters
+
+
+def batch_sampler(components, dataset, batch_size):
+    """The last component's batch_sampler, else random batches without replacement."""
+    for component in reversed(components):
+        if component.batch_sampler is not None:
+            return component.batch_sampler(dataset, batch_size)
+    return BatchSampler(dataset, batch_size)
 
 
 def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
@@ -31,6 +47,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
     model, components, args = learner.model, learner.components, learner.args
     optimizer = make_optimizer(model.parameters(), args)
     seconds = []
+    needs_scores = all(c.needs_scores for c in components)
     for step, (context, dataset) in enumerate(plan):
         start = time.perf_counter()
         learner.context = context
@@ -40,14 +57,17 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
             component.before_context(context, dataset)
         if args.optimizer == "adam_reset" and step > 0:
             optimizer = make_optimizer(model.parameters(), args)
-        sampler = BatchSampler(dataset, batch_size)
-        bar = tqdm(range(iters), desc=f"context {step + 1}/{len(plan)}", disable=quiet or None, leave=False,
-                   dynamic_ncols=True)
+        sampler = batch_sampler(components, dataset, batch_size)
+        bar = tqdm(range(context_iterations(components, context, iters)), desc=f"context {step + 1}/{len(plan)}",
+                   disable=quiet or None, leave=False, dynamic_ncols=True)
         model.train()
         for iteration in bar:
             batch = learner.batch(dataset, next(sampler))
             replayed = [b for b in (c.replay_batch(batch) for c in components) if b is not None]
-            scores, *replayed_scores = learner.forward([batch] + replayed)
+            if needs_scores:
+                scores, *replayed_scores = learner.forward([batch] + replayed)
+            else:
+                scores, replayed_scores = None, [None] * len(replayed)
             for b, s in zip(replayed, replayed_scores):
                 b.scores = s
             losses = {"current": learner.criterion(scores, batch)}

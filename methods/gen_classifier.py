@@ -1,0 +1,146 @@
+"""Generative Classifier: a separate VAE for every class; a test sample gets the class whose VAE finds it likeliest.
+
+van de Ven, Li & Tolias, "Class-incremental learning with generative classifiers" (CVPR-W 2021), as compared in
+"Three types of incremental learning" (2022). Class-incremental learning only. Nothing is shared between classes,
+so nothing is forgotten and nothing needs replay; the price is one generative model per class.
+
+As in the paper's code (GMvandeVen/continual-learning: compare.py, models/generative_classifier.py,
+train/train_task_based.py train_gen_classifier, models/vae.py estimate_lls):
+- each VAE has --fc-lay-gc fc layers of --fc-units-gc units (85; 2 hidden layers on split MNIST, else 1) and a
+  latent space of --z-dim-gc (5 on split MNIST, else 20); learning rate 0.001 unless --lr is given; these replace
+  --fc-layers and --fc-units (also in the parameter stamp), which describe a classifier the method does not have;
+- each class's VAE trains for --iters / classes-per-context iterations on batches of --batch samples of its class
+  (Bernoulli decoder, the VAE's per-pixel loss); each VAE has its own Adam state;
+- test scores are log p(x | class) estimated by importance sampling with --eval-s samples (50) under a Gaussian
+  observation model with unit variance (estimate_lls), -inf for classes not trained yet.
+
+On the hooks: the paper trains the VAEs of a context's classes one after another. Here one iteration draws --batch
+samples of every class of the context (batch_sampler) and the criterion sums each VAE's loss on its own class's
+samples; the VAEs share no parameters and Adam works per parameter, so each VAE takes exactly the steps it would
+take alone, over --iters / classes-per-context iterations (context_iters). The loop skips the classifier forward
+pass (needs_scores = False): the loss needs the labels, which the model's forward does not get.
+
+Prediction draws its importance samples from a generator seeded by --seed (the global random state is left as it
+was), so --test on the saved model predicts exactly what the run after training predicted.
+"""
+import copy
+
+import torch
+
+from data.experiments import classes_per_context
+from data.tensorset import ClassBalancedSampler
+from methods.component import Component
+from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
+from models.vae import VAE
+from utils.errors import UsageError
+
+# (args attribute, flag): methods the Generative Classifier does not combine with (as the paper's check_for_errors)
+EXCLUSIVE = [("replay", "--replay"), ("weight_penalty", "--weight-penalty"), ("precondition", "--precondition"),
+             ("fromp", "--fromp"), ("xdg", "--xdg"), ("separate_networks", "--separate-networks"),
+             ("joint", "--joint"), ("cumulative", "--cummulative"), ("prototypes", "--prototypes"),
+             ("bce", "--bce"), ("add_buffer", "--add-buffer"), ("distill", "--distill")]
+
+
+class GenerativeClassifier(Component):
+    name = "gen-classifier"
+    needs_scores = False
+
+    @staticmethod
+    def add_args(parser):
+        g = parser.add_argument_group("Generative Classifier")
+        g.add_argument("--gen-classifier", action="store_true", dest="gen_classifier",
+                       help="use 'Generative Classifier' (van de Ven et al, 2021): one VAE per class (class-IL only)")
+        g.add_argument("--eval-s", type=int, default=50, dest="eval_s",
+                       help="-> Generative Classifier: number of importance samples (default: %(default)s)")
+        g.add_argument("--fc-units-gc", type=int, metavar="N", dest="fc_units_gc",
+                       help="# of hidden units with generative classifier (default: 85)")
+        g.add_argument("--fc-lay-gc", type=int, metavar="N", dest="fc_lay_gc",
+                       help="# fc-layers with generative classifier (default: 3 on splitMNIST, else 2)")
+        g.add_argument("--z-dim-gc", type=int, metavar="N", dest="z_dim_gc",
+                       help="size latent space generative classifier (default: 5 on splitMNIST, else 20)")
+
+    @staticmethod
+    def expand(args):
+        if args.gen_classifier and args.lr is None:
+            args.lr = 0.001  # the paper's comparison uses 0.001 for the Generative Classifier on every experiment
+
+    @staticmethod
+    def set_defaults(args):
+        mnist = args.experiment == "splitMNIST"
+        args.fc_units_gc = 85 if args.fc_units_gc is None else args.fc_units_gc
+        args.fc_lay_gc = (3 if mnist else 2) if args.fc_lay_gc is None else args.fc_lay_gc
+        args.z_dim_gc = (5 if mnist else 20) if args.z_dim_gc is None else args.z_dim_gc
+        if args.gen_classifier:  # the VAEs are the network: the shared fc flags (and the stamp) describe them
+            args.fc_units, args.fc_layers = args.fc_units_gc, args.fc_lay_gc
+            per_context = args.iters // classes_per_context(args.experiment, args.contexts)
+            for flag in ("loss_log", "acc_log", "sample_log"):  # "once per context" stays once per context
+                if getattr(args, flag) == args.iters and per_context > 0:
+                    setattr(args, flag, per_context)
+
+    @staticmethod
+    def enabled(args):
+        return args.gen_classifier
+
+    @staticmethod
+    def validate(args):
+        if not args.gen_classifier:
+            return
+        if args.scenario != "class":
+            raise UsageError("--gen-classifier can only be used with --scenario=class")
+        if args.experiment in ("CIFAR10", "CIFAR100"):
+            raise UsageError("--gen-classifier on CIFAR needs pre-trained conv layers (not built yet); "
+                             "use splitMNIST or permMNIST")
+        for attr, flag in EXCLUSIVE:
+            value = getattr(args, attr, None)
+            if value and value != "none":
+                raise UsageError(f"--gen-classifier cannot be combined with {flag}")
+        for flag in ("eval_s", "fc_units_gc", "fc_lay_gc", "z_dim_gc"):
+            if getattr(args, flag) < 1:
+                raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
+        cpc = classes_per_context(args.experiment, args.contexts)
+        if args.iters < cpc:
+            raise UsageError(f"--iters={args.iters}: the Generative Classifier trains each class's VAE for "
+                             f"--iters / {cpc} (classes per context) iterations; give at least {cpc}")
+
+    @staticmethod
+    def stamp(args):
+        if not args.gen_classifier:
+            return ""
+        return f"GenC-z{args.z_dim_gc}-S{args.eval_s}"
+
+    @staticmethod
+    def build_model(args, experiment, scenario):
+        vae_args = copy.copy(args)
+        return GenerativeClassifierModel(
+            lambda: VAE(experiment.image_size, experiment.channels, fc_layers=vae_args.fc_lay_gc,
+                        fc_units=vae_args.fc_units_gc, z_dim=vae_args.z_dim_gc, fc_bn=vae_args.fc_bn == "yes",
+                        fc_nl=vae_args.fc_nl),
+            scenario.n_outputs)
+
+    def __init__(self, args, learner):
+        super().__init__(args, learner)
+        self.sampler = None
+
+    def context_iters(self, context, iters):
+        return iters // self.learner.scenario.cpc
+
+    def batch_sampler(self, dataset, batch_size):
+        self.sampler = ClassBalancedSampler(dataset, batch_size)
+        return self.sampler
+
+    def before_context(self, context, dataset):
+        # the context's classes score from now on (accuracies logged during the context include them)
+        self.learner.model.trained[torch.unique(dataset.labels)] = True
+
+    def criterion(self, scores, batch):
+        return self.learner.model.loss(batch.x, self.sampler.blocks)
+
+    def predict(self, x, context):
+        device = x.device
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.args.seed)
+            return self.learner.model.log_likelihoods(x, self.args.eval_s)
+
+    def sample(self, n):
+        """For --pdf / --visdom: images from the VAEs of the classes trained so far."""
+        return self.learner.model.sample(n)

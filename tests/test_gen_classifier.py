@@ -1,0 +1,181 @@
+import copy
+
+import pytest
+import torch
+
+import main
+from data.experiments import build_experiment
+from data.tensorset import ClassBalancedSampler, TensorSet
+from main import build_learner
+from methods.gen_classifier import GenerativeClassifier
+from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
+from models.vae import VAE
+from tests.conftest import tiny
+from train.loop import train
+from utils.errors import run_cli
+from utils.options import parse
+
+
+def make_learner(data_dir, tmp_path, *extra):
+    args = parse(tiny(data_dir, tmp_path, "--gen-classifier", "--fc-units-gc", "20", "--eval-s", "5", *extra))
+    experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed, "cpu", args.normalize)
+    torch.manual_seed(0)
+    return build_learner(args, experiment, torch.device("cpu")), experiment
+
+
+def snapshot(model):
+    return [torch.cat([p.detach().flatten().clone() for p in vae.parameters()]) for vae in model.vaes]
+
+
+def test_defaults_stamp_and_architecture():
+    args = parse(["--gen-classifier"])
+    assert (args.fc_units, args.fc_layers, args.z_dim_gc, args.eval_s, args.lr) == (85, 3, 5, 50, 0.001)
+    perm = parse(["--gen-classifier", "--experiment", "permMNIST"])
+    assert (perm.fc_units, perm.fc_layers, perm.z_dim_gc, perm.lr) == (85, 2, 20, 0.001)
+    assert parse(["--gen-classifier", "--lr", "0.01"]).lr == 0.01
+    assert GenerativeClassifier.stamp(args) == "GenC-z5-S50"
+    model = GenerativeClassifier.build_model(args, _Exp(), _Sc())
+    vae = model.vaes[0]
+    assert len(model.vaes) == 10 and not model.trained.any()
+    assert [m.out_features for m in vae.encoder.layers.modules() if isinstance(m, torch.nn.Linear)] == [85, 85]
+    assert vae.z_dim == 5 and vae.to_pixels.out_features == 784
+
+
+class _Exp:
+    image_size, channels = 28, 1
+
+
+class _Sc:
+    n_outputs = 10
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--scenario", "task"], "--gen-classifier can only be used with --scenario=class"),
+    (["--scenario", "domain"], "--gen-classifier can only be used with --scenario=class"),
+    (["--replay", "buffer"], "--gen-classifier cannot be combined with --replay"),
+    (["--ewc"], "--gen-classifier cannot be combined with --weight-penalty"),
+    (["--iters", "1"], "--iters=1: the Generative Classifier trains each class's VAE for --iters / 2"),
+])
+def test_usage_errors_are_one_line_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        run_cli(main.main, ["--gen-classifier", *argv])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_class_balanced_sampler_draws_each_class_without_replacement():
+    labels = torch.tensor([3] * 10 + [5] * 4 + [3] * 2)
+    data = TensorSet.of_context(torch.zeros(16, 1, 2, 2, dtype=torch.uint8), labels, 0)
+    sampler = ClassBalancedSampler(data, 6)
+    assert sampler.blocks == [(3, 6), (5, 4)]
+    first, second = next(sampler), next(sampler)
+    for index in (first, second):
+        assert labels[index].tolist() == [3] * 6 + [5] * 4
+    assert len(set(first[:6].tolist()) | set(second[:6].tolist())) == 12  # one pass over class 3: no repeats
+
+
+def test_each_vae_changes_only_in_its_own_context_and_only_from_its_class(data_dir, tmp_path):
+    learner, experiment = make_learner(data_dir, tmp_path, "--iters", "6")
+    model = learner.model
+    before = snapshot(model)
+    calls = []
+    original = model.loss
+    model.loss = lambda x, blocks: (calls.append(blocks), original(x, blocks))[1]
+    model.forward = lambda *a, **k: pytest.fail("the classifier forward pass must be skipped in training")
+    states = [before]
+    train(learner, list(enumerate(experiment.train[:3])), 6, 8, after_context=lambda c: states.append(snapshot(model)),
+          quiet=True)
+    assert len(calls) == 3 * 3 and all(b == [(2 * c, 8), (2 * c + 1, 8)] for b, c in zip(calls, [0, 0, 0, 1, 1, 1,
+                                                                                             2, 2, 2]))
+    for c in range(3):
+        for k in range(10):
+            changed = not torch.equal(states[c][k], states[c + 1][k])
+            assert changed == (k in (2 * c, 2 * c + 1)), (c, k)
+    assert model.trained.tolist() == [True] * 6 + [False] * 4
+
+    # one VAE's gradient does not depend on the other class's samples in the batch
+    x = experiment.preprocess(experiment.train[0].images[:8], 0)
+    grads = []
+    for other in (x, torch.rand_like(x)):
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(1)
+        original(torch.cat([x[:4], other[4:]]), [(0, 4), (1, 4)]).backward()
+        grads.append([p.grad.clone() for p in model.vaes[0].parameters()])
+        assert all(p.grad is None for k in range(2, 10) for p in model.vaes[k].parameters())
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+def test_joint_class_balanced_training_equals_training_each_vae_alone(data_dir, tmp_path, monkeypatch):
+    """The paper: each class's VAE alone, --iters / 2 steps of --batch samples of its class. Here: both at once. With
+    the reparameterisation noise fixed (zero) and a batch holding all of a class's samples, the steps are the same."""
+    monkeypatch.setattr(torch, "randn_like", torch.zeros_like)
+    learner, experiment = make_learner(data_dir, tmp_path, "--iters", "8", "--batch", "100")
+    model, data = learner.model, experiment.train[0]
+    initial = copy.deepcopy(model.vaes)
+    train(learner, [(0, data)], 8, 100, quiet=True)
+    for k in (0, 1):
+        vae = initial[k]
+        x = experiment.preprocess(data.images[data.labels == k], 0)
+        assert x.shape[0] == 100
+        opt = torch.optim.Adam(vae.parameters(), lr=learner.args.lr, betas=(0.9, 0.999))
+        for _ in range(4):  # --iters / classes per context
+            opt.zero_grad()
+            vae.loss(x).backward()
+            opt.step()
+        for a, b in zip(vae.parameters(), model.vaes[k].parameters()):
+            assert torch.allclose(a, b, atol=1e-6, rtol=0)
+        assert not torch.allclose(next(vae.parameters()), next(initial[2].parameters()))
+
+
+def test_prediction_picks_the_class_whose_vae_finds_the_input_likeliest():
+    torch.manual_seed(0)
+    model = GenerativeClassifierModel(lambda: VAE(8, 1, fc_layers=2, fc_units=30, z_dim=2), 4)
+    images = torch.zeros(2, 1, 8, 8)
+    images[0, :, :4] = 1.0   # class 0: top half bright
+    images[1, :, :, :4] = 1.0  # class 1: left half bright
+    opts = [torch.optim.Adam(model.vaes[k].parameters(), lr=0.01) for k in range(2)]
+    for _ in range(300):
+        for k in range(2):
+            x = (images[k:k + 1] + 0.05 * torch.rand(16, 1, 8, 8)).clamp(0, 1)
+            opts[k].zero_grad()
+            model.vaes[k].loss(x).backward()
+            opts[k].step()
+    model.trained[:2] = True
+    test = (images.repeat_interleave(10, 0) + 0.05 * torch.rand(20, 1, 8, 8)).clamp(0, 1)
+    with torch.no_grad():
+        scores = model.log_likelihoods(test, S=10)
+        assert scores.argmax(1).tolist() == [0] * 10 + [1] * 10
+        assert torch.isinf(scores[:, 2:]).all() and torch.isfinite(scores[:, :2]).all()
+        # the scores are the VAEs' own importance-sampled estimates under the Gaussian observation model
+        torch.manual_seed(3)
+        direct = model.vaes[1].log_likelihood(test, 10, "gaussian")
+        torch.manual_seed(3)
+        model.trained[0] = False
+        assert torch.allclose(model.log_likelihoods(test, S=10)[:, 1], direct)
+
+
+def test_end_to_end_learns_and_test_reloads_to_identical_predictions(data_dir, tmp_path):
+    argv = tiny(data_dir, tmp_path, "--gen-classifier", "--iters", "60", "--fc-units-gc", "30", "--eval-s", "5",
+                "--lr", "0.01")
+    result = main.run(parse(argv))
+    final = result["accuracy_matrix"][-1]
+    assert min(final) > 0.9  # synthetic classes are distinct bright blocks: every context is recognised
+    # before the later contexts are trained, their classes score -inf: their test samples go to trained classes
+    assert result["accuracy_matrix"][0][1:] == [0.0] * 4
+    rng = torch.get_rng_state()
+    tested = main.run(parse(argv + ["--test"]))
+    assert tested["accuracy_matrix"] == [final]
+    torch.set_rng_state(rng)
+
+
+def test_compare_runs_it_in_class_il_only(tmp_path, capsys):
+    from argparse import Namespace
+
+    from utils.sweep import PAPER_METHODS, applies, make_jobs
+    method = next(m for m in PAPER_METHODS if m.name == "Generative Classifier")
+    assert [applies(method, s, Namespace()) for s in ("task", "domain", "class")] == [False, False, True]
+    jobs = make_jobs((method.name,), ["--gen-classifier"], ["--scenario=class"], [2], str(tmp_path))
+    assert jobs and "GenC-z5-S50" in jobs[0].stamp
+    assert make_jobs((method.name,), ["--gen-classifier"], ["--experiment=CIFAR100"], [2], str(tmp_path)) is None
+    assert "leaving out Generative Classifier" in capsys.readouterr().out
