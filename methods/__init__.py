@@ -4,6 +4,7 @@ from methods.buffer import MemoryBuffer
 from methods.ewc import FisherImportance
 from methods.fromp import FROMP
 from methods.gen_classifier import GenerativeClassifier
+from methods.generative import GenerativeReplay
 from methods.icarl import ICaRL
 from methods.param_reg import ParamReg
 from methods.precondition import Precondition
@@ -18,6 +19,7 @@ COMPONENTS = [
     XdG,
     SeparateNetworks,
     Replay,
+    GenerativeReplay,  # its generator trains after the classifier's step, on the same batch
     MemoryBuffer,  # after Replay, before ICaRL: the buffer is updated before iCaRL's class means
     ICaRL,
     ParamReg,

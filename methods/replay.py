@@ -9,11 +9,13 @@
   g_ref of the replayed loss: if g.g_ref < 0, g <- g - (g.g_ref) / (g_ref.g_ref + eps) g_ref.
 
 Replay sources (`--replay`): current (the current batch), buffer (stored samples), all (the full training data of
-all past contexts). Targets are the stored labels (hard), or with `--distill` the temperature-`--temp` softmax of
-the previous model (soft); for 'current' without --distill, the previous model's predicted labels. Each replayed
+all past contexts), generative (samples of the previous generator, methods/generative.py: DGR). Targets are the
+stored labels (hard), or with `--distill` the temperature-`--temp` softmax of the previous model (soft); for
+'current' and 'generative' without --distill, the previous model's predicted labels. Each replayed
 sample uses the output units that were active for its own context (task-IL heads; class-IL with --active-classes
 current), and the previous model's scores on those units are the distillation targets (zero-padded for classes new
-since). For 'current' in that per-context case, the batch is replayed once for each past context.
+since). For 'current' and 'generative' in that per-context case, the batch is replayed once for each past context
+(scored once by a model that ignores the context, as the paper's code).
 
 Weighting, as in the paper's code (van de Ven et al. 2022; models/classifier.py `train_a_batch`), at context c
 (1-based): total = (1/c) L_current + (1 - 1/c) L_replay. LwF (replay of the current batch with distillation) uses an
@@ -31,10 +33,12 @@ from data.tensorset import BatchSampler, TensorSet
 from methods.buffer import MemoryBuffer, find, own_samples
 from methods.component import Component
 from methods.distill import bce_loss, kd_loss, kd_loss_binary
+from train.learner import Batch
 from utils.errors import UsageError
 
-# Replay sources; generative replay adds its own name here (before the parser is built).
-REPLAY_SOURCES = ["none", "current", "buffer", "all"]
+# Replay sources; 'generative' draws from methods.generative.GenerativeReplay.
+REPLAY_SOURCES = ["none", "current", "buffer", "all", "generative"]
+PREDICTED_TARGETS = ("current", "generative")  # sources without labels: the previous model labels them
 
 
 def context_dependent(model):
@@ -131,6 +135,7 @@ class Replay(Component):
         self.previous = None   # frozen copy of the model at the end of the last context
         self.past = []         # training data of past contexts (--replay=all)
         self.sampler = None    # draws replay batches from the buffer / past data
+        self.generator = None  # draws replay inputs (--replay=generative)
         self.weights = (1.0, 0.0)
         self.params = [p for p in learner.model.parameters() if p.requires_grad]
         self.g_ref = None
@@ -147,9 +152,12 @@ class Replay(Component):
         elif context > 0 and self.args.replay == "all":
             source = TensorSet.concat(self.past)
         self.sampler = None if source is None or len(source) == 0 else BatchSampler(source, self.args.batch)
+        if context > 0 and self.args.replay == "generative":
+            from methods.generative import GenerativeReplay  # it imports this module
+            self.generator = find(self.learner, GenerativeReplay)
 
     def after_context(self, context, dataset):
-        if self.args.replay == "current" or self.args.distill:
+        if self.args.replay in PREDICTED_TARGETS or self.args.distill:
             self.previous = frozen_copy(self.learner.model)
         if self.args.replay == "all":
             self.past.append(own_samples(dataset, context))
@@ -158,30 +166,52 @@ class Replay(Component):
         return self.weights[0] if context > 0 else 1.0
 
     # ---- per iteration ----
+    def per_context(self):
+        """Whether unlabelled replay goes through each past context's own output units (task-IL heads; class-IL
+        with --active-classes current)."""
+        scenario = self.learner.scenario
+        return scenario.multihead or (scenario.name == "class" and scenario.active_classes == "current")
+
     def replay_batch(self, batch):
-        """Stored samples to score in the current batch's forward pass. A-GEM needs the replayed loss's gradient on
-        its own, which a shared pass would make cost a full second backward pass, so it scores them apart."""
+        """Samples to score in the current batch's forward pass. A-GEM needs the replayed loss's gradient on its
+        own, which a shared pass would make cost a full second backward pass, so it scores them apart; so does a
+        gated model replaying generated samples per context (each context's gates)."""
         self.pending = None
-        if self.learner.context > 0 and self.sampler is not None and self.args.use_replay == "normal":
+        if self.learner.context == 0 or self.args.use_replay != "normal":
+            return None
+        if self.sampler is not None:
             self.pending = self.learner.batch(self.sampler.dataset, next(self.sampler))
+        elif self.generator is not None and not (self.gated and self.per_context()):
+            self.pending = Batch(self.generator.draw(self.args.batch), None, batch.context)
         return self.pending
 
     def _replayed(self, batch, scores):
-        """(scores of the model, global labels or None, contexts, inputs) of the replayed samples; inputs None means
-        the current batch repeated once per past context, through a model that ignores the context."""
+        """(scores of the model, global labels or None, contexts, inputs, their context for the previous model,
+        tiles) of the replayed samples: the previous model's scores on the replayed rows are those of `inputs`
+        repeated `tiles` times (the same inputs once per past context, through a model that ignores the context)."""
         learner, context = self.learner, self.learner.context
-        if self.args.replay == "current":
-            scenario = learner.scenario
-            per_context = scenario.multihead or (scenario.name == "class" and scenario.active_classes == "current")
-            if not per_context:
-                return scores, None, batch.context, batch.x
-            # replay the current batch once for each past context, through that context's output units
-            n = batch.x.shape[0]
-            contexts = torch.arange(context, device=batch.x.device).repeat_interleave(n)
-            x = batch.x.repeat(context, *([1] * (batch.x.dim() - 1)))
+        if self.args.replay in PREDICTED_TARGETS:
+            if self.args.replay == "current":
+                x, x_scores = batch.x, scores
+            else:
+                replayed = self.pending
+                if replayed is None:  # not scored in the shared pass
+                    replayed = Batch(self.generator.draw(self.args.batch), None, batch.context)
+                x, x_scores = replayed.x, replayed.scores
+            self.pending = None
+            if not self.per_context():
+                if x_scores is None:
+                    x_scores = learner.model(x, batch.context)
+                return x_scores, None, batch.context, x, batch.context, 1
+            # replay the inputs once for each past context, through that context's output units
+            n = x.shape[0]
+            contexts = torch.arange(context, device=x.device).repeat_interleave(n)
             if self.gated:
-                return learner.model(x, contexts), None, contexts, x
-            return scores.repeat(context, 1), None, contexts, None  # None: the current batch, repeated
+                x = x.repeat(context, *([1] * (x.dim() - 1)))
+                return learner.model(x, contexts), None, contexts, x, contexts, 1
+            if x_scores is None:
+                x_scores = learner.model(x, batch.context)
+            return x_scores.repeat(context, 1), None, contexts, x, batch.context, context
         if self.sampler is None:
             return None
         replayed = self.pending
@@ -189,22 +219,21 @@ class Replay(Component):
             replayed = learner.batch(self.sampler.dataset, next(self.sampler))
             replayed.scores = learner.model(replayed.x, replayed.context)
         self.pending = None
-        return replayed.scores, replayed.y, replayed.context, replayed.x
+        return replayed.scores, replayed.y, replayed.context, replayed.x, replayed.context, 1
 
     def replay_loss(self, batch, scores):
         replayed = self._replayed(batch, scores)
         if replayed is None:
             return None
-        y_hat, y, contexts, x = replayed
+        y_hat, y, contexts, x, x_context, tiles = replayed
         learner, context = self.learner, self.learner.context
         select = learner.scenario.select
         if y is None:
             y = torch.zeros(y_hat.shape[0], dtype=torch.long, device=y_hat.device)
         active, targets = select(y_hat, y, contexts, context)
-        if self.args.distill or self.args.replay == "current":
+        if self.args.distill or self.args.replay in PREDICTED_TARGETS:
             with torch.no_grad():
-                previous = self.previous(batch.x, batch.context).repeat(context, 1) if x is None else \
-                    self.previous(x, contexts)
+                previous = self.previous(x, x_context).repeat(tiles, 1)
                 old, _ = select(previous, y, contexts, context - 1)
             if self.args.distill:
                 kd = kd_loss_binary if self.bce else kd_loss

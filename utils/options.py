@@ -67,6 +67,8 @@ def add_model(parser, pretrain=False):
     g.add_argument("--fc-bn", default="no", choices=["yes", "no"], help="batch-norm in the fc-layers")
     g.add_argument("--fc-nl", default="relu", choices=["relu", "leakyrelu", "none"])
     if not pretrain:
+        g.add_argument("--z-dim", type=int, default=100, dest="z_dim",
+                       help="size of latent representation (if used, def=100)")
         g.add_argument("--singlehead", action="store_true",
                        help="for task-IL: a 'single-headed' output layer instead of a 'multi-headed' one")
 
@@ -151,7 +153,7 @@ def validate(args):
     if args.experiment != "permMNIST" and args.contexts > total:
         raise UsageError(f"--contexts={args.contexts}: {args.experiment} has only {total} classes "
                          f"(at most {total} contexts)")
-    for flag in ("iters", "batch", "fc_layers", "fc_units", "channels", "n_blocks", "loss_log", "acc_log", "acc_n",
+    for flag in ("iters", "batch", "fc_layers", "fc_units", "z_dim", "channels", "n_blocks", "loss_log", "acc_log", "acc_n",
                  "sample_log", "sample_n"):
         if getattr(args, flag) < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")

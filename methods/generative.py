@@ -1,0 +1,130 @@
+"""Deep Generative Replay (DGR; Shin et al., "Continual learning with deep generative replay", NeurIPS 2017), as in
+van de Ven et al. 2022 (`--replay=generative`).
+
+A separate generator, a VAE with the classifier's fully connected architecture (models/vae.py; `--g-fc-lay`,
+`--g-fc-uni`, `--g-z-dim`, by default the classifier's `--fc-layers`, `--fc-units` and `--z-dim` 100), is trained
+alongside the classifier with its own Adam optimiser (`--lr-gen`, default `--lr`) during the first `--g-iters` of
+each context's iterations (default: all). From the second context on, each iteration:
+- a batch as large as the training batch is drawn from a frozen copy of the generator as it was at the end of the
+  last context (`draw`; Replay.replay_batch asks for it, so generated samples are a replay *source*, like the
+  buffer);
+- the classifier replays it through the ordinary replay path (methods/replay.py): targets from a frozen copy of the
+  classifier at the end of the last context, hard (argmax) or with `--distill` soft (temperature `--temp`), each
+  past context through its own head in task-IL, weight (1 - 1/c) against (1/c) for the current batch;
+- the generator takes one step on (1/c) L_VAE(current batch) + (1 - 1/c) L_VAE(generated batch) (after_iteration).
+Nothing of the generator is needed to predict, so `--test` loads the classifier only.
+"""
+from types import SimpleNamespace
+
+import torch
+
+from methods.component import Component
+from methods.replay import frozen_copy
+from models.vae import VAE
+from train.optim import make_optimizer
+from utils.errors import UsageError
+
+GENERATOR_FLAGS = {"g_z_dim": "z_dim", "g_fc_lay": "fc_layers", "g_fc_uni": "fc_units", "g_iters": "iters",
+                   "lr_gen": "lr"}  # generator option -> the classifier's option it defaults to
+
+
+def _num(x):
+    return f"{x:g}"
+
+
+class GenerativeReplay(Component):
+    name = "generative-replay"
+
+    @staticmethod
+    def add_args(parser):
+        g = parser.add_argument_group("Generative Replay (separate generator)")
+        g.add_argument("--g-z-dim", type=int, dest="g_z_dim", help="size latent space generator (def: as classifier)")
+        g.add_argument("--g-fc-lay", type=int, dest="g_fc_lay", help="[fc_layers] in generator (def: as classifier)")
+        g.add_argument("--g-fc-uni", type=int, dest="g_fc_uni", help="[fc_units] in generator (def: as classifier)")
+        g.add_argument("--g-iters", type=int, dest="g_iters", help="# batches to train generator (def: as classifier)")
+        g.add_argument("--lr-gen", type=float, dest="lr_gen", help="learning rate generator (def: as classifier)")
+
+    @staticmethod
+    def set_defaults(args):
+        for flag, source in GENERATOR_FLAGS.items():
+            if getattr(args, flag) is None:
+                setattr(args, flag, getattr(args, source))
+
+    @staticmethod
+    def enabled(args):
+        return args.replay == "generative"
+
+    @staticmethod
+    def validate(args):
+        if not GenerativeReplay.enabled(args):
+            return
+        for flag in ("g_z_dim", "g_fc_lay", "g_fc_uni", "g_iters"):
+            if getattr(args, flag) < 1:
+                raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
+        if args.g_iters > args.iters:
+            raise UsageError("--g-iters above --iters is not supported: the generator trains in the classifier's "
+                             "iterations")
+        if args.lr_gen <= 0:
+            raise UsageError("--lr-gen must be positive")
+        if args.depth > 0 or args.normalize:
+            raise UsageError("--replay=generative needs a fully connected network on images in [0, 1] "
+                             "(--depth=0, and --no-norm for CIFAR)")
+        if args.separate_networks:
+            raise UsageError("--replay=generative cannot be combined with --separate-networks")
+
+    @staticmethod
+    def stamp(args):
+        if not GenerativeReplay.enabled(args):
+            return ""
+        s = f"VAE=F{args.g_fc_lay}x{args.g_fc_uni}-z{args.g_z_dim}"
+        s += "" if args.g_iters == args.iters else f"-gi{args.g_iters}"
+        return s + ("" if args.lr_gen == args.lr else f"-lrG{_num(args.lr_gen)}")
+
+    def __init__(self, args, learner):
+        super().__init__(args, learner)
+        experiment = learner.experiment
+        self.generator = VAE(experiment.image_size, experiment.channels, fc_layers=args.g_fc_lay,
+                             fc_units=args.g_fc_uni, z_dim=args.g_z_dim, fc_bn=args.fc_bn == "yes",
+                             fc_nl=args.fc_nl).to(learner.device)
+        self.optimizer = self._optimizer()
+        self.previous = None   # frozen copy of the generator at the end of the last context
+        self.current = None    # this iteration's training inputs
+        self.generated = None  # this iteration's generated inputs (None before the first replay)
+        self.rnt = 1.0         # relative weight of the current batch, 1/c
+
+    def _optimizer(self):
+        # the paper's code: Adam (betas 0.9, 0.999) at --lr-gen, or plain SGD (no momentum) at --lr-gen
+        optimizer = "sgd" if self.args.optimizer == "sgd" else "adam"
+        return make_optimizer(self.generator.parameters(),
+                              SimpleNamespace(optimizer=optimizer, lr=self.args.lr_gen, momentum=0.0))
+
+    def before_context(self, context, dataset):
+        self.rnt = 1.0 / (context + 1)
+        if self.args.optimizer == "adam_reset" and context > 0:
+            self.optimizer = self._optimizer()
+
+    def replay_batch(self, batch):
+        self.current = batch.x
+        return None
+
+    def draw(self, n):
+        """`n` inputs from the previous generator; they also go into this iteration's generator step."""
+        self.generated = self.previous.sample(n)
+        return self.generated
+
+    def after_iteration(self, context, iteration, losses):
+        current, generated = self.current, self.generated
+        self.current = self.generated = None
+        if iteration >= self.args.g_iters:
+            return
+        self.generator.train()
+        loss = self.generator.loss(current)
+        if generated is not None:
+            loss = self.rnt * loss + (1 - self.rnt) * self.generator.loss(generated)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        losses["generator"] = loss.detach()  # shown and logged with the classifier's losses
+
+    def after_context(self, context, dataset):
+        self.previous = frozen_copy(self.generator)

@@ -1,0 +1,217 @@
+import copy
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import main
+from data.experiments import build_experiment
+from data.preprocess import Preprocess
+from data.scenario import Scenario
+from main import build_learner
+from methods.distill import kd_loss
+from methods.generative import GenerativeReplay
+from methods.replay import Replay
+from models.classifier import Classifier
+from tests.conftest import run_script, tiny
+from train.learner import Batch, Learner
+from train.loop import train
+from utils.errors import UsageError, run_cli
+from utils.options import parse
+from utils.stamp import param_stamp
+
+
+def _learner(name, context, distill=False, active_classes="all", n_contexts=3):
+    """A learner at `context` (0-based) with DGR, as if contexts 0..context-1 had been trained."""
+    torch.manual_seed(0)
+    scenario = Scenario(name, n_contexts, 2, active_classes=active_classes)
+    model = Classifier(4, 1, scenario.n_outputs, fc_layers=2, fc_units=8)
+    experiment = SimpleNamespace(preprocess=Preprocess(), image_size=4, channels=1)
+    args = SimpleNamespace(replay="generative", distill=distill, temp=2.0, use_replay="normal", eps_agem=1e-7,
+                           batch=6, bce=False, g_fc_lay=2, g_fc_uni=8, g_z_dim=3, g_iters=100, iters=100,
+                           lr_gen=0.01, lr=0.001, optimizer="adam", momentum=0.0, fc_bn="no", fc_nl="relu")
+    learner = Learner(model, scenario, experiment, args, "cpu")
+    replay, generator = Replay(args, learner), GenerativeReplay(args, learner)
+    learner.components = [replay, generator]
+    for c in range(context):
+        for component in learner.components:
+            component.after_context(c, None)
+    with torch.no_grad():  # the current networks have moved on from the frozen copies
+        for p in [*model.parameters(), *generator.generator.parameters()]:
+            p.add_(0.3 * torch.randn_like(p))
+    learner.context = context
+    for component in learner.components:
+        component.before_context(context, None)
+    return learner, replay, generator
+
+
+def _iteration(learner, seed=5):
+    """One iteration's replay loss as the loop computes it; returns (losses, the replayed batch, current batch)."""
+    x = torch.rand(6, 1, 4, 4)
+    c = learner.context
+    batch = Batch(x, torch.full((6,), 2 * c, dtype=torch.long), c)
+    torch.manual_seed(seed)
+    extra = [b for b in (comp.replay_batch(batch) for comp in learner.components) if b is not None]
+    scores, *extra_scores = learner.forward([batch] + extra)
+    for b, s in zip(extra, extra_scores):
+        b.scores = s
+    losses = {}
+    for comp in learner.components:
+        losses.update(comp.losses(batch, scores))
+    return losses, extra, batch
+
+
+def test_replayed_inputs_come_from_the_previous_generator_and_hard_targets_from_the_previous_classifier():
+    learner, replay, gen = _learner("class", context=2)
+    losses, extra, _ = _iteration(learner, seed=5)
+    assert len(extra) == 1 and extra[0].x.shape == (6, 1, 4, 4)   # a batch as large as the training batch
+    torch.manual_seed(5)
+    assert torch.equal(extra[0].x, gen.previous.sample(6))          # drawn from the frozen previous generator
+    assert gen.generated is extra[0].x                              # ... and also what the generator replays
+    gx = extra[0].x
+    with torch.no_grad():
+        targets = replay.previous(gx).argmax(1)
+    expected = (1 - 1 / 3) * F.cross_entropy(learner.model(gx), targets)
+    assert losses["replay"].item() == pytest.approx(expected.item(), rel=1e-6)
+    assert replay.current_weight(2) == pytest.approx(1 / 3)
+
+
+def test_soft_targets_are_the_previous_classifiers_temperature_softmax():
+    learner, replay, _ = _learner("class", context=1, distill=True)
+    losses, extra, _ = _iteration(learner)
+    gx = extra[0].x
+    expected = 0.5 * kd_loss(learner.model(gx), replay.previous(gx).detach(), 2.0)
+    assert losses["replay"].item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("name,active", [("task", "all"), ("class", "current")])
+def test_task_il_scores_the_generated_batch_through_each_past_head(name, active):
+    learner, replay, _ = _learner(name, context=2, active_classes=active)
+    losses, extra, _ = _iteration(learner)
+    gx = extra[0].x
+    scores, old = learner.model(gx), replay.previous(gx).detach()
+    per_head = [F.cross_entropy(scores[:, 2 * k:2 * k + 2], old[:, 2 * k:2 * k + 2].argmax(1)) for k in range(2)]
+    expected = (1 - 1 / 3) * sum(per_head) / 2
+    assert losses["replay"].item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_generator_step_weighs_current_and_generated_batches():
+    learner, _, gen = _learner("domain", context=3, n_contexts=4)
+    _, extra, batch = _iteration(learner)
+    before = copy.deepcopy(gen.generator)
+    torch.manual_seed(9)
+    losses = {}
+    gen.after_iteration(3, 0, losses)
+    torch.manual_seed(9)
+    expected = 0.25 * before.loss(batch.x) + 0.75 * before.loss(extra[0].x)
+    assert losses["generator"].item() == pytest.approx(expected.item(), rel=1e-6)
+    assert any(not torch.equal(a, b) for a, b in zip(before.parameters(), gen.generator.parameters()))
+    assert gen.generated is None and gen.current is None  # nothing carried into the next iteration
+
+
+def test_generator_loss_decreases_on_a_tiny_set():
+    learner, _, gen = _learner("class", context=0)
+    torch.manual_seed(1)
+    x = (torch.rand(6, 1, 4, 4) > 0.5).float()
+    with torch.no_grad():
+        start = torch.stack([gen.generator.loss(x) for _ in range(20)]).mean()
+    for it in range(200):
+        gen.replay_batch(Batch(x, None, 0))
+        gen.after_iteration(0, it, {})
+    with torch.no_grad():
+        end = torch.stack([gen.generator.loss(x) for _ in range(20)]).mean()
+    assert end < 0.8 * start
+
+
+def test_previous_generator_and_classifier_stay_frozen_in_the_next_context(data_dir, tmp_path):
+    args = parse(tiny(data_dir, tmp_path, "--replay=generative", "--iters", "10", "--contexts", "3"))
+    experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed, "cpu", args.normalize)
+    learner = build_learner(args, experiment, torch.device("cpu"))
+    replay = next(c for c in learner.components if isinstance(c, Replay))
+    gen = next(c for c in learner.components if isinstance(c, GenerativeReplay))
+    snapshots = {}
+
+    def after_context(context):
+        snapshots[context] = ([p.clone() for p in gen.previous.parameters()],
+                              [p.clone() for p in replay.previous.parameters()])
+
+    plan = list(enumerate(experiment.train))[:2]
+    train(learner, plan, args.iters, args.batch, after_context=after_context, quiet=True)
+    # the copies taken after context 0 were used, unchanged, during context 1 (new copies replaced them after it)
+    assert gen.previous is not None and not any(p.requires_grad for p in gen.previous.parameters())
+    first_gen, first_cls = snapshots[0]
+    now_gen, now_cls = snapshots[1]
+    assert any(not torch.equal(a, b) for a, b in zip(first_gen, now_gen))  # the generator kept learning
+    assert any(not torch.equal(a, b) for a, b in zip(first_cls, now_cls))
+
+
+def test_frozen_copies_are_not_trained_during_a_context(data_dir, tmp_path):
+    learner, replay, gen = _learner("class", context=1)
+    prev_gen = [p.clone() for p in gen.previous.parameters()]
+    prev_cls = [p.clone() for p in replay.previous.parameters()]
+    optimizer = torch.optim.Adam(learner.model.parameters(), lr=0.1)
+    for it in range(3):
+        losses, _, _ = _iteration(learner, seed=it)
+        optimizer.zero_grad()
+        losses["replay"].backward()
+        optimizer.step()
+        gen.after_iteration(1, it, losses)
+    assert all(torch.equal(a, b) for a, b in zip(prev_gen, gen.previous.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(prev_cls, replay.previous.parameters()))
+
+
+def test_defaults_flags_and_stamp():
+    args = parse(["--replay=generative"])
+    assert (args.z_dim, args.g_z_dim, args.g_fc_lay, args.g_fc_uni, args.g_iters, args.lr_gen) == \
+        (100, 100, 3, 400, 2000, 0.001)
+    assert param_stamp(args).endswith("--generative--VAE=F3x400-z100-s0")
+    args = parse(["--replay=generative", "--distill", "--g-z-dim", "20", "--g-fc-uni", "50", "--g-iters", "500",
+                  "--lr-gen", "0.01"])
+    assert param_stamp(args).endswith("--generative-KD2--VAE=F3x50-z20-gi500-lrG0.01-s0")
+    assert "VAE" not in param_stamp(parse([]))
+
+
+@pytest.mark.parametrize("flags", [
+    ["--scenario", "task"],
+    ["--scenario", "domain", "--distill"],
+    ["--scenario", "class"],
+])
+def test_generative_replay_end_to_end(data_dir, tmp_path, flags):
+    argv = tiny(data_dir, tmp_path, "--replay=generative", "--iters", "10", "--contexts", "3", *flags)
+    assert run_cli(main.main, argv) == 0
+    result = json.loads(next((tmp_path / "results").glob("*.json")).read_text())
+    assert len(result["accuracy_matrix"]) == 3 and "generative" in result["stamp"]
+    # --test evaluates the saved classifier again, without the generator
+    assert run_cli(main.main, argv + ["--test"]) == 0
+    again = json.loads(next((tmp_path / "results").glob("*.json")).read_text())
+    assert again["accuracy_matrix"][-1] == result["accuracy_matrix"][-1]
+
+
+def test_usage_error_exits_2_with_one_line(data_dir, tmp_path):
+    r = run_script("main.py", *tiny(data_dir, tmp_path, "--replay=generative", "--g-iters", "-1"))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--g-iters" in lines[0]
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--joint"], "--joint"),
+    (["--g-iters", "0"], "--g-iters"),
+    (["--g-iters", "3000"], "--g-iters"),
+    (["--g-fc-uni", "0"], "--g-fc-uni"),
+    (["--lr-gen", "0"], "--lr-gen"),
+    (["--experiment", "CIFAR10"], "--depth"),
+    (["--scenario", "task", "--separate-networks"], "--separate-networks"),
+])
+def test_usage_errors(flags, message):
+    with pytest.raises(UsageError, match=message):
+        parse(["--replay=generative", *flags])
+
+
+def test_compare_no_longer_leaves_dgr_out(tmp_path):
+    from utils.sweep import PAPER_METHODS, make_jobs
+    dgr = next(m for m in PAPER_METHODS if m.name == "DGR")
+    jobs = make_jobs(("DGR",), dgr.flags.split(), ["--scenario=class"], [2], str(tmp_path))
+    assert jobs is not None and "generative--VAE" in jobs[0].stamp
