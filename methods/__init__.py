@@ -1,5 +1,6 @@
 """Every component the loop can use, in the order their hooks run. A new method adds one line here."""
 from methods.baselines import Cumulative, Joint
+from methods.bir import BrainInspired
 from methods.buffer import MemoryBuffer
 from methods.ewc import FisherImportance
 from methods.fromp import FROMP
@@ -20,6 +21,7 @@ COMPONENTS = [
     SeparateNetworks,
     Replay,
     GenerativeReplay,  # its generator trains after the classifier's step, on the same batch
+    BrainInspired,  # replay through feedback: the classifier is also the generator
     MemoryBuffer,  # after Replay, before ICaRL: the buffer is updated before iCaRL's class means
     ICaRL,
     ParamReg,

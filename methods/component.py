@@ -65,7 +65,7 @@ class Component:
     batch_sampler = None  # optional method (dataset, batch_size) -> endless iterator of index tensors into dataset
     #                       (default: data.tensorset.BatchSampler, random batches; the last component defining it wins)
     needs_scores = True   # False: the criterion computes its loss from the batch alone, so the loop skips the
-    #                       model's forward pass and passes scores=None (not combinable with replay or extra losses)
+    #                       model's forward pass and passes scores=None to the criterion and every losses hook
 
     def before_context(self, context, dataset):
         pass

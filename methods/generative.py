@@ -52,7 +52,7 @@ class GenerativeReplay(Component):
 
     @staticmethod
     def enabled(args):
-        return args.replay == "generative"
+        return args.replay == "generative" and not args.feedback  # --feedback: the classifier generates (BI-R)
 
     @staticmethod
     def validate(args):

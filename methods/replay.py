@@ -105,7 +105,7 @@ class Replay(Component):
 
     @staticmethod
     def enabled(args):
-        return args.replay != "none"
+        return args.replay != "none" and not args.feedback  # --feedback (BI-R) replays its own samples: methods/bir.py
 
     @staticmethod
     def validate(args):
