@@ -23,7 +23,7 @@ from models.classifier import Classifier, build_conv
 from train.standard import accuracy, train_epochs
 from utils import io
 from utils.errors import UsageError, run_cli
-from utils.options import Parser, add_conv_init, add_general, add_model, set_conv_defaults, validate_conv
+from utils.options import Parser, add_conv_init, add_general, add_model, set_conv_defaults, validate_training
 from utils.runtime import choose_device, data_dir, set_seed
 
 CIFAR = ("CIFAR10", "CIFAR100")
@@ -58,14 +58,7 @@ def parse(argv=None):
     args.fc_units = 2000 if args.fc_units is None else args.fc_units  # the paper's value for these data sets
     args.lr = 0.0001 if args.lr is None else args.lr
     args.batch = 256 if args.batch is None else args.batch
-    for flag in ("epochs", "iters", "batch", "fc_layers", "fc_units", "channels", "n_blocks", "acc_n"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
-    if args.lr <= 0:
-        raise UsageError("--lr must be positive")
-    if not 0 <= args.fc_drop < 1:
-        raise UsageError("--fc-drop must be in [0, 1)")
-    validate_conv(args)
+    validate_training(args, ("epochs", "iters", "batch", "fc_layers", "fc_units", "channels", "n_blocks", "acc_n"))
     if args.augment and not cifar:
         raise UsageError("--augment is only supported for CIFAR10 or CIFAR100")
     if args.depth == 0:

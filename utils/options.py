@@ -141,6 +141,19 @@ def set_conv_defaults(args, cifar):
     args.reducing_layers = max(args.depth - 1, 0) if args.reducing_layers is None else args.reducing_layers
 
 
+def validate_training(args, at_least_one):
+    """The checks main.py and main_pretrain.py share: counts of at least 1 (unset ones skipped), a positive
+    learning rate, a dropout probability, and the conv layers."""
+    for flag in at_least_one:
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.lr <= 0:
+        raise UsageError("--lr must be positive")
+    if not 0 <= args.fc_drop < 1:
+        raise UsageError("--fc-drop must be in [0, 1)")
+    validate_conv(args)
+
+
 def validate_conv(args):
     if args.depth < 0 or not 0 <= args.reducing_layers <= args.depth:
         raise UsageError("--reducing-layers must be between 0 and --depth (and --depth at least 0)")
@@ -153,15 +166,8 @@ def validate(args):
     if args.experiment != "permMNIST" and args.contexts > total:
         raise UsageError(f"--contexts={args.contexts}: {args.experiment} has only {total} classes "
                          f"(at most {total} contexts)")
-    for flag in ("iters", "batch", "fc_layers", "fc_units", "z_dim", "channels", "n_blocks", "loss_log", "acc_log", "acc_n",
-                 "sample_log", "sample_n"):
-        if getattr(args, flag) < 1:
-            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
-    if args.lr <= 0:
-        raise UsageError("--lr must be positive")
-    if not 0 <= args.fc_drop < 1:
-        raise UsageError("--fc-drop must be in [0, 1)")
-    validate_conv(args)
+    validate_training(args, ("iters", "batch", "fc_layers", "fc_units", "z_dim", "channels", "n_blocks", "loss_log",
+                             "acc_log", "acc_n", "sample_log", "sample_n"))
     if args.singlehead and args.scenario != "task":
         raise UsageError("--singlehead only applies to --scenario=task")
     if args.active_classes != "all" and args.scenario != "class":
