@@ -17,6 +17,12 @@ class Scenario:
         self.multihead = name == "task" and not singlehead
 
     @property
+    def per_context(self):
+        """Whether a sample trains on its own context's output units only (task-IL heads; class-IL with
+        --active-classes current); unlabelled replay then goes through each past context's units in turn."""
+        return self.multihead or (self.name == "class" and self.active_classes == "current")
+
+    @property
     def n_outputs(self):
         return self.cpc if (self.name == "domain" or (self.name == "task" and self.singlehead)) \
             else self.cpc * self.n_contexts
@@ -45,7 +51,7 @@ class Scenario:
     def active_units(self, context, upto, train=True):
         """The active output units (a slice) for one context, e.g. for distillation targets or the Fisher."""
         cpc = self.cpc
-        if self.multihead or (self.name == "class" and train and self.active_classes == "current"):
+        if self.per_context if train else self.multihead:
             return slice(context * cpc, (context + 1) * cpc)
         if self.name != "class" or self.active_classes == "all":
             return slice(0, self.n_outputs)

@@ -141,12 +141,6 @@ class BrainInspired(Component):
         self.replaying = False
 
     # ---- helpers ----
-    def per_context(self):
-        """Whether replay goes per past context through its own output units (task-IL; class-IL with
-        --active-classes current), as methods/replay.py."""
-        scenario = self.learner.scenario
-        return scenario.multihead or (scenario.name == "class" and scenario.active_classes == "current")
-
     def units(self, y):
         """The output unit (= prior mode, = class gate id) of global labels `y`."""
         scenario = self.learner.scenario
@@ -183,7 +177,7 @@ class BrainInspired(Component):
         was generated for, the class (output unit) each was generated from)."""
         scenario, device, n = self.learner.scenario, self.learner.device, n or self.args.batch
         cpc = scenario.cpc
-        if self.per_context() if per_context is None else per_context:
+        if self.learner.scenario.per_context if per_context is None else per_context:
             m = math.ceil(n / context)
             contexts = torch.arange(context, device=device).repeat_interleave(m)
             classes = contexts * cpc + torch.randint(cpc, contexts.shape, device=device)
@@ -210,7 +204,7 @@ class BrainInspired(Component):
             probs = F.softmax(old / self.args.temp, dim=1) if self.args.distill else \
                 F.one_hot(old.argmax(1), old.shape[1]).float()
             full = torch.zeros(x.shape[0], scenario.n_outputs, device=x.device)
-            if old.shape[1] == scenario.n_outputs or not self.per_context():
+            if old.shape[1] == scenario.n_outputs or not scenario.per_context:
                 full[:, :old.shape[1]] = probs  # active units start at unit 0 (zero for classes new since)
             else:  # the sample's own head
                 full.view(x.shape[0], -1, scenario.cpc)[torch.arange(x.shape[0], device=x.device), contexts] = probs

@@ -166,12 +166,6 @@ class Replay(Component):
         return self.weights[0] if context > 0 else 1.0
 
     # ---- per iteration ----
-    def per_context(self):
-        """Whether unlabelled replay goes through each past context's own output units (task-IL heads; class-IL
-        with --active-classes current)."""
-        scenario = self.learner.scenario
-        return scenario.multihead or (scenario.name == "class" and scenario.active_classes == "current")
-
     def replay_batch(self, batch):
         """Samples to score in the current batch's forward pass. A-GEM needs the replayed loss's gradient on its
         own, which a shared pass would make cost a full second backward pass, so it scores them apart; so does a
@@ -181,7 +175,7 @@ class Replay(Component):
             return None
         if self.sampler is not None:
             self.pending = self.learner.batch(self.sampler.dataset, next(self.sampler))
-        elif self.generator is not None and not (self.gated and self.per_context()):
+        elif self.generator is not None and not (self.gated and self.learner.scenario.per_context):
             self.pending = Batch(self.generator.draw(self.args.batch), None, batch.context)
         return self.pending
 
@@ -199,7 +193,7 @@ class Replay(Component):
                     replayed = Batch(self.generator.draw(self.args.batch), None, batch.context)
                 x, x_scores = replayed.x, replayed.scores
             self.pending = None
-            if not self.per_context():
+            if not self.learner.scenario.per_context:
                 if x_scores is None:
                     x_scores = learner.model(x, batch.context)
                 return x_scores, None, batch.context, x, batch.context, 1

@@ -127,7 +127,7 @@ def test_replay_draws_past_classes_from_their_modes(name, active, context, class
     assert set(cls.tolist()) <= set(classes) and set(ctx.tolist()) <= set(contexts)
     nearest = (seen[0][0].unsqueeze(1) - bir.previous.z_means.unsqueeze(0)).norm(dim=2).argmin(1)
     assert torch.equal(nearest, cls)  # z from the mode of the class it stands for
-    if bir.per_context():  # ceil(batch / contexts) samples for each past context, of that context's classes
+    if bir.learner.scenario.per_context:  # ceil(batch / contexts) samples for each past context, of that context's classes
         m = math.ceil(6 / context)
         assert torch.equal(ctx, torch.arange(context).repeat_interleave(m)) and torch.equal(cls // 2, ctx)
     else:
