@@ -10,7 +10,7 @@ on the contexts so far vs number of contexts learned) and <results-dir>/summary-
 import os
 import sys
 
-from utils import sweep
+import sweep
 from utils.errors import run_cli
 
 DROPS = ("no_context_spec", "no_reg", "no_fromp", "no_bir", "no_agem")

@@ -11,9 +11,9 @@ import os
 import sys
 from dataclasses import dataclass
 
-from utils import sweep
+import sweep
 from utils.errors import run_cli
-from utils.sweep import Method
+from sweep import Method
 
 DROPS = ("no_xdg", "no_reg", "no_fromp", "no_bir")
 
@@ -115,7 +115,7 @@ def report(grid, budget, points, base_mean):
 
 
 def plot(path, curves, rows, base_mean, args):
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
     import numpy as np
     means = [r["mean"] for r in rows]
     low, high = min(means), max(means)
@@ -128,7 +128,7 @@ def plot(path, curves, rows, base_mean, args):
         for grid, lines in by_grid.values():
             fig, ax = sweep.new_figure(sweep.title_of(args), f"{grid.method.name}: {grid.parameter}"
                                        + (" (log-scale)" if grid.log else ""), "test accuracy (after all contexts)")
-            colors = plt.get_cmap("YlOrBr")(np.linspace(1.0, 0.5, len(lines)))
+            colors = colormaps["YlOrBr"](np.linspace(1.0, 0.5, len(lines)))
             for (budget, values), color in zip(lines, colors):
                 ys = [r["mean"] for v in values for r in rows if r["method"] == grid.method.name
                       and r["value"] == v and r["budget"] == ("" if budget is None else budget)]

@@ -10,9 +10,9 @@ Writes <plot-dir>/summaryExactRep-<problem>.pdf (accuracy vs budget) and <result
 import os
 import sys
 
-from utils import sweep
+import sweep
 from utils.errors import run_cli
-from utils.sweep import PAPER_METHODS, Method
+from sweep import PAPER_METHODS, Method
 
 DROPS = ("no_fromp", "no_agem")
 BUDGETS = {"splitMNIST": [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],

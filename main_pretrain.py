@@ -23,7 +23,7 @@ from models.classifier import Classifier, build_conv
 from train.standard import accuracy, train_epochs
 from utils import io
 from utils.errors import UsageError, run_cli
-from utils.options import Parser, add_conv_init, add_general, add_model, set_conv_defaults, validate_training
+from cli.options import Parser, add_conv_init, add_general, add_model, set_conv_defaults, validate_training
 from utils.runtime import choose_device, data_dir, set_seed
 
 CIFAR = ("CIFAR10", "CIFAR100")

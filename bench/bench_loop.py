@@ -19,7 +19,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 import main  # noqa: E402
-from utils.options import parse  # noqa: E402
+from cli.options import parse  # noqa: E402
 
 
 def bare_loop(iters_total, batch, lr, data_dir):

@@ -17,8 +17,8 @@ from data.tensorset import BatchSampler  # noqa: E402
 from main import build_learner  # noqa: E402
 from methods.buffer import MemoryBuffer, find  # noqa: E402
 from methods.replay import Replay  # noqa: E402
-from train.optim import make_optimizer  # noqa: E402
-from utils.options import parse  # noqa: E402
+from utils.nn import make_optimizer  # noqa: E402
+from cli.options import parse  # noqa: E402
 from utils.runtime import choose_device, data_dir, set_seed  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def main():
     experiment = build_experiment(args.experiment, args.contexts, data_dir(None), 0, device)
     learner = build_learner(args, experiment, device)
     replay, buffer = find(learner, Replay), find(learner, MemoryBuffer)
-    model, optimizer = learner.model, make_optimizer(learner.model.parameters(), args)
+    model, optimizer = learner.model, make_optimizer(learner.model.parameters(), args.optimizer, args.lr, args.momentum)
 
     # buffer update after context 1 (random selection, as ER), and with herding
     t = time.perf_counter(); buffer.after_context(0, experiment.train[0]); sync(device)

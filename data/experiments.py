@@ -17,6 +17,14 @@ EXPERIMENTS = {
     "CIFAR10": (10, 5, 32, 3),
     "CIFAR100": (100, 10, 32, 3),
 }
+# the paper's protocol per experiment (van de Ven et al. 2022): iterations per context, learning rate, batch size
+# and hidden units of the fc layers; cli.options fills flags left unset from it
+PROTOCOL = {
+    "splitMNIST": {"iters": 2000, "lr": 0.001, "batch": 128, "fc_units": 400},
+    "permMNIST": {"iters": 5000, "lr": 0.0001, "batch": 128, "fc_units": 1000},
+    "CIFAR10": {"iters": 5000, "lr": 0.0001, "batch": 256, "fc_units": 2000},
+    "CIFAR100": {"iters": 5000, "lr": 0.0001, "batch": 256, "fc_units": 2000},
+}
 NORMALISATION = {
     "CIFAR10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
     "CIFAR100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2761)),

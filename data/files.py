@@ -1,9 +1,9 @@
 """Finding data files on disk, and downloading the official archives (md5 checked) when they are missing."""
 import hashlib
 import os
-import tempfile
 import urllib.request
 
+from utils import io
 from utils.errors import DataError
 
 
@@ -16,27 +16,22 @@ def md5sum(path, chunk=1 << 20):
 
 
 def download(url, path, md5):
-    """Fetch `url` to `path` atomically; a failed download or a wrong md5 leaves nothing behind."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".part")
-    os.close(fd)
-    try:
+    """Fetch `url` to `path` atomically (utils.io.write_atomic); a failed download or a wrong md5 leaves nothing
+    behind."""
+    def write(f):
+        h = hashlib.md5()
         try:
-            with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
-                while True:
-                    block = r.read(1 << 20)
-                    if not block:
-                        break
+            with urllib.request.urlopen(url, timeout=30) as r:
+                for block in iter(lambda: r.read(1 << 20), b""):
+                    h.update(block)
                     f.write(block)
         except (OSError, ValueError) as e:
             raise DataError(f"could not download {url} ({getattr(e, 'reason', e)})") from None
-        got = md5sum(tmp)
-        if got != md5:
-            raise DataError(f"downloaded {os.path.basename(path)} has md5 {got}, expected {md5}: corrupt download")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        if h.hexdigest() != md5:
+            raise DataError(f"downloaded {os.path.basename(path)} has md5 {h.hexdigest()}, expected {md5}: "
+                            f"corrupt download")
+
+    io.write_atomic(path, write)
 
 
 def fetch_missing(folder, files, what):

@@ -1,4 +1,6 @@
 """Datasets kept as tensors on the training device; a batch is an index into them."""
+from dataclasses import dataclass
+
 import torch
 
 
@@ -99,3 +101,11 @@ class _Indices:
     @property
     def device(self):
         return self.index.device
+
+
+@dataclass
+class Batch:
+    x: torch.Tensor        # network input (preprocessed)
+    y: torch.Tensor        # global labels
+    context: object        # int (all samples of one context) or LongTensor (per sample)
+    scores: object = None  # the model's scores, filled in by the loop for a batch a component asked to replay

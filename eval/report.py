@@ -107,13 +107,18 @@ def build_pages(matrix, stamp, n_contexts, monitor=None):
     return pages
 
 
-def write_report(path, matrix, stamp, n_contexts, monitor=None):
-    """Write the report to `path` (complete or not at all); returns the number of pages."""
-    pages = build_pages(matrix, stamp, n_contexts, monitor)
+def write_pdf(path, pages, title):
+    """Write the figures `pages` as one pdf to `path`, complete or not at all."""
     buffer = io.BytesIO()
-    with PdfPages(buffer, metadata={"Title": f"Continual learning: {stamp}"}) as pdf:
+    with PdfPages(buffer, metadata={"Title": title}) as pdf:
         for fig in pages:
             fig.tight_layout()
             pdf.savefig(fig)
     atomic_io.write_atomic(path, lambda f: f.write(buffer.getvalue()))
+
+
+def write_report(path, matrix, stamp, n_contexts, monitor=None):
+    """Write the report to `path` (complete or not at all); returns the number of pages."""
+    pages = build_pages(matrix, stamp, n_contexts, monitor)
+    write_pdf(path, pages, f"Continual learning: {stamp}")
     return len(pages)

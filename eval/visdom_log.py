@@ -4,7 +4,7 @@ One visdom environment per run, named by its parameter stamp (a rerun with the s
   "loss"              training loss, one trace per loss term ('current' and each component's terms)
   "accuracy"          test accuracy on --acc-n samples of every context trained so far, one trace per context
   "average accuracy"  the mean of those accuracies
-  "samples"           images from a generative model, when a component has one (see eval.monitor)
+  "samples"           images from a generative model, when a component has one (see train.monitor)
 x is the iteration counted over the whole run. If the server cannot be reached (at the start or later), one line
 is printed on stderr and training goes on without plots.
 """
@@ -57,7 +57,7 @@ class VisdomPlots:
                        update=None if first else "append", opts=opts)
             self.windows.add(win)
 
-    # ---- called by eval.monitor.Monitor at log points ----
+    # ---- called by train.monitor.Monitor at log points ----
     def losses(self, t, values):
         self._line("loss", t, values, f"training loss ({self.env})", "training loss")
 

@@ -31,3 +31,8 @@ COMPONENTS = [
     FROMP,
     GenerativeClassifier,
 ]
+
+
+def enabled_components(args, components=COMPONENTS):
+    """The components the parsed options `args` switch on, in hook order."""
+    return [c for c in components if c.enabled(args)]

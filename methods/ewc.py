@@ -21,6 +21,11 @@ from methods import fisher
 from methods.component import Component
 
 
+def fisher_options(args):
+    """fisher.estimate's arguments from the flags --fisher-labels, --fisher-n, --fisher-batch."""
+    return {"labels": args.fisher_labels, "n": args.fisher_n, "batch": args.fisher_batch}
+
+
 class FisherImportance(Component):
     name = "fisher"
 
@@ -82,7 +87,7 @@ class FisherImportance(Component):
             return
         args = self.args
         if args.fisher_kfac:
-            new = fisher.estimate(self.learner, dataset, context, args, kind="kfac")
+            new = fisher.estimate(self.learner, dataset, context, "kfac", **fisher_options(args))
             for i, m in enumerate(self.layers):
                 new[i]["weight"] = m.weight.detach().clone()
                 new[i]["bias"] = None if m.bias is None else m.bias.detach().clone()
@@ -92,7 +97,7 @@ class FisherImportance(Component):
                     new[i].update(summed)
             self.kfac = new
         else:
-            new = fisher.estimate(self.learner, dataset, context, args, kind="diag")
+            new = fisher.estimate(self.learner, dataset, context, "diag", **fisher_options(args))
             anchor = {k: p.detach().clone() for k, p in self.params.items()}
             if args.offline:
                 self.terms.append((anchor, new))

@@ -20,8 +20,9 @@ eval mode, so one batched backward pass per label gives every sample's g.
 """
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.func import functional_call, grad, vmap
+
+from utils.nn import eval_mode, linear_layers, record_linear
 
 LABEL_CHOICES = ("all", "sample", "pred", "true")
 MEMORY_BUDGET = 2 ** 25  # floats held by one chunk of per-sample gradients (128 MB in float32)
@@ -89,28 +90,24 @@ def diagonal_fisher(model, x, context, units, mode="all", targets=None, uniforms
 
 
 def _linear_fisher(model, x, context, units, mode, targets, uniforms, layers, names, total):
-    capture = _Capture(layers)
-    try:
-        with torch.enable_grad():
-            scores = model(x, context)
-        logp = F.log_softmax(scores[:, units], dim=1)
-        labels, weights = choose_labels(logp.detach().exp(), mode, targets, uniforms)
-        used = sorted(capture.outputs)  # layers of e.g. another context's sub-network get no Fisher
-        outputs = [capture.outputs[i] for i in used]
-        squares = [torch.zeros_like(o).flatten(1) for o in outputs]
-        for j in range(labels.shape[1]):
-            loss = -(weights[:, j].sqrt() * logp.gather(1, labels[:, j:j + 1]).squeeze(1)).sum()
-            grads = torch.autograd.grad(loss, outputs, retain_graph=j + 1 < labels.shape[1], allow_unused=True)
-            for s, g in zip(squares, grads):
-                if g is not None:
-                    s.addcmul_(g.flatten(1), g.flatten(1))
-        for i, s in zip(used, squares):
-            m, a = layers[i], capture.inputs[i]
-            total[names[id(m.weight)]] += s.T @ a.square()
-            if m.bias is not None:
-                total[names[id(m.bias)]] += s.sum(0)
-    finally:
-        capture.close()
+    with record_linear(model, layers) as record, torch.enable_grad():
+        scores = model(x, context)
+    logp = F.log_softmax(scores[:, units], dim=1)
+    labels, weights = choose_labels(logp.detach().exp(), mode, targets, uniforms)
+    used = [m for m in layers if m in record]  # layers of e.g. another context's sub-network get no Fisher
+    outputs = [record[m][1] for m in used]
+    squares = [torch.zeros_like(o).flatten(1) for o in outputs]
+    for j in range(labels.shape[1]):
+        loss = -(weights[:, j].sqrt() * logp.gather(1, labels[:, j:j + 1]).squeeze(1)).sum()
+        grads = torch.autograd.grad(loss, outputs, retain_graph=j + 1 < labels.shape[1], allow_unused=True)
+        for sq, g in zip(squares, grads):
+            if g is not None:
+                sq.addcmul_(g.flatten(1), g.flatten(1))
+    for m, sq in zip(used, squares):
+        a = record[m][0].detach().flatten(1)
+        total[names[id(m.weight)]] += sq.T @ a.square()
+        if m.bias is not None:
+            total[names[id(m.bias)]] += sq.sum(0)
 
 
 def _vmap_fisher(model, x, context, units, mode, targets, uniforms, names, total, budget):
@@ -185,82 +182,53 @@ def diagonal_fisher_loop(model, x, context, units, mode="all", targets=None, uni
     return total
 
 
-def linear_layers(model):
-    """The fully connected layers KFAC and OWM act on: every nn.Linear, in forward order for an MLP."""
-    return [m for m in model.modules() if isinstance(m, nn.Linear)]
-
-
-def _with_one(a):
-    return torch.cat([a, a.new_ones(a.shape[0], 1)], 1)
-
-
-class _Capture:
-    """Forward hooks recording each linear layer's input (detached) and output (in the graph)."""
-
-    def __init__(self, layers):
-        self.inputs, self.outputs = {}, {}
-        self.handles = [m.register_forward_hook(self._hook(i)) for i, m in enumerate(layers)]
-
-    def _hook(self, i):
-        def hook(module, inputs, output):
-            self.inputs[i] = inputs[0].detach().flatten(1)
-            self.outputs[i] = output
-        return hook
-
-    def close(self):
-        for h in self.handles:
-            h.remove()
+def _inputs(record, m):
+    """The recorded input of linear layer `m` (detached, flattened), with a 1 appended for its bias."""
+    a = record[m][0].detach().flatten(1)
+    return torch.cat([a, a.new_ones(a.shape[0], 1)], 1) if m.bias is not None else a
 
 
 def kfac_factors(model, x, context, units, mode="all", targets=None, uniforms=None):
     """Sums (not means) over the samples of the Kronecker factors of each linear layer: list of {'A', 'G'}."""
     layers = linear_layers(model)
-    capture = _Capture(layers)
-    try:
-        with torch.enable_grad():
-            out = model(x, context)[:, units]
-        logp = F.log_softmax(out, dim=1)
-        labels, weights = choose_labels(logp.detach().exp(), mode, targets, uniforms)
-        used = sorted(capture.outputs)
-        outputs = [capture.outputs[i] for i in used]
-        factors = []
-        for i, m in enumerate(layers):
-            a_dim = m.in_features + (m.bias is not None)
-            if i in capture.inputs:
-                a = _with_one(capture.inputs[i]) if m.bias is not None else capture.inputs[i]
-                a_sum = a.T @ a
-            else:  # not used for this input: no information
-                a_sum = out.new_zeros(a_dim, a_dim)
-            factors.append({"A": a_sum, "G": out.new_zeros(m.out_features, m.out_features)})
-        for j in range(labels.shape[1]):
-            loss = -(weights[:, j].sqrt() * logp.gather(1, labels[:, j:j + 1]).squeeze(1)).sum()
-            grads = torch.autograd.grad(loss, outputs, retain_graph=j + 1 < labels.shape[1], allow_unused=True)
-            for i, g in zip(used, grads):
-                if g is not None:
-                    g = g.flatten(1)
-                    factors[i]["G"] += g.T @ g
-    finally:
-        capture.close()
+    with record_linear(model, layers) as record, torch.enable_grad():
+        out = model(x, context)[:, units]
+    logp = F.log_softmax(out, dim=1)
+    labels, weights = choose_labels(logp.detach().exp(), mode, targets, uniforms)
+    used = [i for i, m in enumerate(layers) if m in record]
+    outputs = [record[layers[i]][1] for i in used]
+    factors = []
+    for m in layers:
+        a_dim = m.in_features + (m.bias is not None)
+        if m in record:
+            a = _inputs(record, m)
+            a_sum = a.T @ a
+        else:  # not used for this input: no information
+            a_sum = out.new_zeros(a_dim, a_dim)
+        factors.append({"A": a_sum, "G": out.new_zeros(m.out_features, m.out_features)})
+    for j in range(labels.shape[1]):
+        loss = -(weights[:, j].sqrt() * logp.gather(1, labels[:, j:j + 1]).squeeze(1)).sum()
+        grads = torch.autograd.grad(loss, outputs, retain_graph=j + 1 < labels.shape[1], allow_unused=True)
+        for i, g in zip(used, grads):
+            if g is not None:
+                g = g.flatten(1)
+                factors[i]["G"] += g.T @ g
     return factors
 
 
 def input_covariances(model, x, context):
     """OWM: sums over the samples of abar abar^T for every linear layer's input."""
     layers = linear_layers(model)
-    capture = _Capture(layers)
-    try:
-        with torch.no_grad():
-            model(x, context)
-        result = []
-        for i, m in enumerate(layers):
-            if i not in capture.inputs:
-                a_dim = m.in_features + (m.bias is not None)
-                result.append(m.weight.new_zeros(a_dim, a_dim))
-                continue
-            a = _with_one(capture.inputs[i]) if m.bias is not None else capture.inputs[i]
-            result.append(a.T @ a)
-    finally:
-        capture.close()
+    with record_linear(model, layers) as record, torch.no_grad():
+        model(x, context)
+    result = []
+    for m in layers:
+        if m not in record:
+            a_dim = m.in_features + (m.bias is not None)
+            result.append(m.weight.new_zeros(a_dim, a_dim))
+            continue
+        a = _inputs(record, m)
+        result.append(a.T @ a)
     return result
 
 
@@ -284,44 +252,42 @@ def sample_index(n, fisher_n, device):
     return torch.randperm(n, device=device)[:fisher_n]
 
 
-def estimate(learner, dataset, context, args, kind="diag", chunk=1024):
+def estimate(learner, dataset, context, kind="diag", labels="all", n=None, batch=1, chunk=1024):
     """The Fisher of the model on `dataset` for `context`, averaged over the samples used.
 
-    kind: 'diag' -> {name: tensor}; 'kfac' -> list of {'A', 'G'} per linear layer; 'owm' -> list of A per layer."""
+    kind: 'diag' -> {name: tensor}; 'kfac' -> list of {'A', 'G'} per linear layer; 'owm' -> list of A per layer.
+    labels: which labels (LABEL_CHOICES); n: how many samples (None: all); batch: samples per gradient."""
     model, scenario = learner.model, learner.scenario
-    was_training = model.training
-    model.eval()
-    units = scenario.active_units(context, upto=context)
-    index = sample_index(len(dataset), args.fisher_n, dataset.device)
-    uniforms = torch.rand(index.shape[0], device=dataset.device) if args.fisher_labels == "sample" else None
-    total, count = None, 0
-    step = chunk if args.fisher_batch <= 1 else max(args.fisher_batch, chunk // args.fisher_batch * args.fisher_batch)
-    for start in range(0, index.shape[0], step):
-        sl = slice(start, start + step)
-        batch = learner.batch(dataset, index[sl])
-        targets = None
-        if args.fisher_labels == "true":
-            with torch.no_grad():
-                scores = model(batch.x, batch.context)
-            _, targets = scenario.select(scores, batch.y, batch.context, context)
-        u = None if uniforms is None else uniforms[sl]
-        if kind == "diag":
-            part = diagonal_fisher(model, batch.x, batch.context, units, args.fisher_labels, targets, u,
-                                   batch=args.fisher_batch)
-            count += batch.x.shape[0] // max(args.fisher_batch, 1)
-            total = part if total is None else {n: total[n] + part[n] for n in total}
-        elif kind == "kfac":
-            part = kfac_factors(model, batch.x, batch.context, units, args.fisher_labels, targets, u)
-            count += batch.x.shape[0]
-            total = part if total is None else [{k: t[k] + p[k] for k in t} for t, p in zip(total, part)]
-        else:
-            part = input_covariances(model, batch.x, batch.context)
-            count += batch.x.shape[0]
-            total = part if total is None else [t + p for t, p in zip(total, part)]
-    model.train(was_training)
+    with eval_mode(model):
+        units = scenario.active_units(context, upto=context)
+        index = sample_index(len(dataset), n, dataset.device)
+        uniforms = torch.rand(index.shape[0], device=dataset.device) if labels == "sample" else None
+        total, count = None, 0
+        step = chunk if batch <= 1 else max(batch, chunk // batch * batch)
+        for start in range(0, index.shape[0], step):
+            sl = slice(start, start + step)
+            b = learner.batch(dataset, index[sl])
+            targets = None
+            if labels == "true":
+                with torch.no_grad():
+                    scores = model(b.x, b.context)
+                _, targets = scenario.select(scores, b.y, b.context, context)
+            u = None if uniforms is None else uniforms[sl]
+            if kind == "diag":
+                part = diagonal_fisher(model, b.x, b.context, units, labels, targets, u, batch=batch)
+                count += b.x.shape[0] // max(batch, 1)
+                total = part if total is None else {k: total[k] + part[k] for k in total}
+            elif kind == "kfac":
+                part = kfac_factors(model, b.x, b.context, units, labels, targets, u)
+                count += b.x.shape[0]
+                total = part if total is None else [{k: t[k] + q[k] for k in t} for t, q in zip(total, part)]
+            else:
+                part = input_covariances(model, b.x, b.context)
+                count += b.x.shape[0]
+                total = part if total is None else [t + q for t, q in zip(total, part)]
     count = max(count, 1)
     if kind == "diag":
-        return {n: t / count for n, t in total.items()}
+        return {k: t / count for k, t in total.items()}
     if kind == "kfac":
         return [{k: v / count for k, v in t.items()} for t in total]
     return [t / count for t in total]

@@ -14,14 +14,12 @@ each context's iterations (default: all). From the second context on, each itera
 - the generator takes one step on (1/c) L_VAE(current batch) + (1 - 1/c) L_VAE(generated batch) (after_iteration).
 Nothing of the generator is needed to predict, so `--test` loads the classifier only.
 """
-from types import SimpleNamespace
-
 import torch
 
 from methods.component import Component
 from methods.replay import frozen_copy
 from models.vae import VAE
-from train.optim import make_optimizer
+from utils.nn import make_optimizer
 from utils.errors import UsageError
 
 GENERATOR_FLAGS = {"g_z_dim": "z_dim", "g_fc_lay": "fc_layers", "g_fc_uni": "fc_units", "g_iters": "iters",
@@ -94,9 +92,8 @@ class GenerativeReplay(Component):
 
     def _optimizer(self):
         # the paper's code: Adam (betas 0.9, 0.999) at --lr-gen, or plain SGD (no momentum) at --lr-gen
-        optimizer = "sgd" if self.args.optimizer == "sgd" else "adam"
-        return make_optimizer(self.generator.parameters(),
-                              SimpleNamespace(optimizer=optimizer, lr=self.args.lr_gen, momentum=0.0))
+        return make_optimizer(self.generator.parameters(), "sgd" if self.args.optimizer == "sgd" else "adam",
+                              self.args.lr_gen)
 
     def before_context(self, context, dataset):
         self.rnt = 1.0 / (context + 1)

@@ -15,7 +15,7 @@ import torch
 
 from methods import fisher
 from methods.component import Component
-from methods.ewc import FisherImportance
+from methods.ewc import FisherImportance, fisher_options
 
 
 def _grad_matrix(m):
@@ -105,7 +105,7 @@ class Precondition(Component):
     def after_context(self, context, dataset):
         if self.args.importance_weighting != "owm" or context >= self.learner.scenario.n_contexts - 1:
             return
-        new = fisher.estimate(self.learner, dataset, context, self.args, kind="owm")
+        new = fisher.estimate(self.learner, dataset, context, "owm", **fisher_options(self.args))
         if self.owm_a is None:
             self.owm_a = new
         else:

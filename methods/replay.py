@@ -29,11 +29,10 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from data.tensorset import BatchSampler, TensorSet
+from data.tensorset import Batch, BatchSampler, TensorSet
 from methods.buffer import MemoryBuffer, find, own_samples
 from methods.component import Component
 from methods.distill import bce_loss, kd_loss, kd_loss_binary
-from train.learner import Batch
 from utils.errors import UsageError
 
 # Replay sources; 'generative' draws from methods.generative.GenerativeReplay.

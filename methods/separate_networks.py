@@ -12,6 +12,7 @@ import copy
 
 import torch
 
+from data.experiments import PROTOCOL
 from methods.component import Component
 from models.classifier import build_classifier
 from models.separate import SeparateClassifiers
@@ -76,9 +77,7 @@ class _Heads:
 def _shared_parameters(args, experiment, scenario):
     """Parameters of the shared network of the paper's protocol (default --fc-units) for this experiment, built on
     the meta device: no memory used, nothing drawn from the random number generators."""
-    from utils.options import set_defaults  # utils.options imports the components: import here, not at the top
     shared = copy.copy(args)
-    shared.separate_networks, shared.fc_units = False, None
-    set_defaults(shared)
+    shared.separate_networks, shared.fc_units = False, PROTOCOL[args.experiment]["fc_units"]
     with torch.device("meta"):
         return count_parameters(build_classifier(shared, experiment, scenario))

@@ -17,8 +17,9 @@ from models.cond_vae import CondVAE
 from tests.conftest import run_script, tiny
 from train.learner import Batch, Learner
 from utils.errors import UsageError, run_cli
-from utils.options import enabled_components, parse
-from utils.stamp import param_stamp
+from cli.options import parse
+from methods import enabled_components
+from cli.stamp import param_stamp
 
 
 def _diag_normal(mean, logvar):
@@ -300,7 +301,7 @@ def test_usage_errors(flags, message):
 
 
 def test_compare_no_longer_leaves_bir_out(tmp_path):
-    from utils.sweep import PAPER_METHODS, make_jobs
+    from sweep import PAPER_METHODS, make_jobs
     bir = next(m for m in PAPER_METHODS if m.name == "BI-R")
     jobs = make_jobs(("BI-R",), bir.flags.split(), ["--scenario=class"], [2], str(tmp_path))
     assert jobs is not None and "CondVAE" in jobs[0].stamp

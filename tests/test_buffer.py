@@ -10,7 +10,7 @@ from data.tensorset import TensorSet
 from methods.buffer import SELECTIONS, MemoryBuffer, herding_order, samples_per_class
 from tests.conftest import run_script, tiny
 from utils.errors import UsageError
-from utils.options import parse
+from cli.options import parse
 
 
 def brute_force_herding(feats, n):

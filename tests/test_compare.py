@@ -18,8 +18,8 @@ import compare
 import compare_hyperParams
 import compare_replay
 from tests.conftest import ROOT, run_script, tiny
-from utils import sweep
-from utils.sweep import Method
+import sweep
+from sweep import Method
 
 
 def options(data_dir, base):

@@ -6,10 +6,10 @@ import torch
 from data.experiments import build_experiment
 from main import build_learner
 from methods import fisher
-from methods.ewc import FisherImportance
+from methods.ewc import FisherImportance, fisher_options
 from tests.conftest import run_script, tiny
 from utils.errors import UsageError
-from utils.options import parse
+from cli.options import parse
 
 
 def make_learner(data_dir, *flags):
@@ -71,7 +71,7 @@ def test_offline_penalty_and_gradient_equal_the_definition(data_dir):
     for context in range(2):
         ewc.after_context(context, experiment.train[context])
         terms.append(({n: p.detach().clone() for n, p in model.named_parameters()},
-                      fisher.estimate(learner, experiment.train[context], context, args)))
+                      fisher.estimate(learner, experiment.train[context], context, "diag", **fisher_options(args))))
         perturb(model)
     assert len(ewc.terms) == 2
     for (a, f), (a2, f2) in zip(ewc.terms, terms):
@@ -91,10 +91,10 @@ def test_online_ewc_decays_the_running_fisher(data_dir):
     learner, experiment, args = make_learner(data_dir, "--weight-penalty", "--gamma", "0.5", "--scenario", "task")
     ewc = component(learner, FisherImportance)
     model = learner.model
-    f1 = fisher.estimate(learner, experiment.train[0], 0, args)
+    f1 = fisher.estimate(learner, experiment.train[0], 0, "diag", **fisher_options(args))
     ewc.after_context(0, experiment.train[0])
     perturb(model)
-    f2 = fisher.estimate(learner, experiment.train[1], 1, args)
+    f2 = fisher.estimate(learner, experiment.train[1], 1, "diag", **fisher_options(args))
     ewc.after_context(1, experiment.train[1])
     assert len(ewc.terms) == 1
     anchor, running = ewc.terms[0]

@@ -11,7 +11,7 @@ from methods.fromp import (FROMP, fisher_update, fromp_kernel, inverse_kernel, l
 from models.classifier import Classifier
 from tests.conftest import run_script, tiny
 from utils.errors import UsageError
-from utils.options import parse
+from cli.options import parse
 
 
 def small_model(n_out=6, seed=0):

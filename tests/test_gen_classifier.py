@@ -13,7 +13,7 @@ from models.vae import VAE
 from tests.conftest import tiny
 from train.loop import train
 from utils.errors import run_cli
-from utils.options import parse
+from cli.options import parse
 
 
 def make_learner(data_dir, tmp_path, *extra):
@@ -172,7 +172,7 @@ def test_end_to_end_learns_and_test_reloads_to_identical_predictions(data_dir, t
 def test_compare_runs_it_in_class_il_only(tmp_path, capsys):
     from argparse import Namespace
 
-    from utils.sweep import PAPER_METHODS, applies, make_jobs
+    from sweep import PAPER_METHODS, applies, make_jobs
     method = next(m for m in PAPER_METHODS if m.name == "Generative Classifier")
     assert [applies(method, s, Namespace()) for s in ("task", "domain", "class")] == [False, False, True]
     jobs = make_jobs((method.name,), ["--gen-classifier"], ["--scenario=class"], [2], str(tmp_path))

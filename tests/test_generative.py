@@ -19,8 +19,8 @@ from tests.conftest import run_script, tiny
 from train.learner import Batch, Learner
 from train.loop import train
 from utils.errors import UsageError, run_cli
-from utils.options import parse
-from utils.stamp import param_stamp
+from cli.options import parse
+from cli.stamp import param_stamp
 
 
 def _learner(name, context, distill=False, active_classes="all", n_contexts=3):
@@ -211,7 +211,7 @@ def test_usage_errors(flags, message):
 
 
 def test_compare_no_longer_leaves_dgr_out(tmp_path):
-    from utils.sweep import PAPER_METHODS, make_jobs
+    from sweep import PAPER_METHODS, make_jobs
     dgr = next(m for m in PAPER_METHODS if m.name == "DGR")
     jobs = make_jobs(("DGR",), dgr.flags.split(), ["--scenario=class"], [2], str(tmp_path))
     assert jobs is not None and "generative--VAE" in jobs[0].stamp

@@ -13,7 +13,7 @@ from models.classifier import Classifier
 from train.learner import Batch, Learner
 from tests.conftest import run_script, tiny
 from utils.errors import UsageError
-from utils.options import parse
+from cli.options import parse
 
 
 def test_nearest_mean_prediction_matches_brute_force():

@@ -13,7 +13,7 @@ from models import pretrained
 from models.conv import ConvLayers
 from tests.conftest import ROOT, tiny
 from utils.errors import run_cli
-from utils.options import parse
+from cli.options import parse
 
 SMALL = ["--fc-units", "20", "--channels", "4", "--no-gpus"]
 

@@ -12,7 +12,7 @@ from data.experiments import build_experiment
 from train import loop
 from train.learner import Batch
 from train.loop import progress, train
-from utils.options import parse
+from cli.options import parse
 from tests.conftest import tiny
 
 

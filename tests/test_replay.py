@@ -12,7 +12,7 @@ from models.classifier import Classifier
 from train.learner import Batch, Learner
 from tests.conftest import run_script, tiny
 from utils.errors import UsageError
-from utils.options import parse
+from cli.options import parse
 
 
 def test_agem_projection_never_points_against_the_replay_gradient():

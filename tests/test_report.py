@@ -7,10 +7,11 @@ import pypdf
 import torch
 
 import main
+from train import experiment
 from eval.report import grid
 from methods.component import Component
 from tests.conftest import run_script, tiny
-from utils.options import parse
+from cli.options import parse
 
 
 def cells_of(text):
@@ -89,7 +90,7 @@ def test_monitoring_changes_nothing_samples_hook_and_test_mode(data_dir, tmp_pat
     assert cells_of(texts[0]) == [f"{100 * a:.1f}" for a in plain["accuracy_matrix"][-1]]
 
     generators = []
-    build = main.build_learner
+    build = experiment.build_learner
 
     def with_generator(args, experiment, device):
         learner = build(args, experiment, device)
@@ -97,7 +98,7 @@ def test_monitoring_changes_nothing_samples_hook_and_test_mode(data_dir, tmp_pat
         generators.append(learner.components[-1])
         return learner
 
-    monkeypatch.setattr(main, "build_learner", with_generator)
+    monkeypatch.setattr(experiment, "build_learner", with_generator)
     result = main.run(parse(base + ["--pdf", "--no-save", "--sample-n", "16"]))
     assert generators[0].calls == [16] * 5  # once after each context (no visdom: no samples during training)
     reader, texts = page_texts(tmp_path / "plots" / f"{result['stamp']}.pdf")

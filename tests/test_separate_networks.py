@@ -11,7 +11,7 @@ from models.separate import SeparateClassifiers
 from tests.conftest import run_script, tiny
 from train.loop import train
 from utils.errors import run_cli
-from utils.options import parse
+from cli.options import parse
 
 
 def make_learner(data_dir, tmp_path, *extra):

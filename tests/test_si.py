@@ -6,7 +6,7 @@ from torch import nn
 
 from methods.si import SI
 from tests.conftest import run_script, tiny
-from utils.options import parse
+from cli.options import parse
 
 
 class OneWeight(nn.Module):

@@ -14,7 +14,7 @@ import visdom
 from eval.visdom_log import VisdomPlots
 from tests.conftest import run_script, tiny
 from utils.errors import UsageError
-from utils.options import parse
+from cli.options import parse
 
 pytestmark = pytest.mark.filterwarnings("ignore:The .warn. method is deprecated:DeprecationWarning")
 

@@ -10,7 +10,7 @@ from main import build_learner
 from methods.xdg import XdG, draw_gates
 from tests.conftest import run_script, tiny
 from utils.errors import run_cli
-from utils.options import parse
+from cli.options import parse
 
 
 def make_learner(data_dir, tmp_path, *extra):

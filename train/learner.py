@@ -1,17 +1,9 @@
 """What the loop and every component share during one run: model, scenario, data preprocessing, components."""
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass
-class Batch:
-    x: torch.Tensor        # network input (preprocessed)
-    y: torch.Tensor        # global labels
-    context: object        # int (all samples of one context) or LongTensor (per sample)
-    scores: object = None  # the model's scores, filled in by the loop for a batch a component asked to replay
+from data.tensorset import Batch
 
 
 class Learner:

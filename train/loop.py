@@ -5,7 +5,7 @@ import torch
 from tqdm import tqdm
 
 from data.tensorset import BatchSampler
-from train.optim import make_optimizer
+from utils.nn import make_optimizer
 
 LOG_EVERY = 25  # iterations between progress-bar updates (reading a loss value syncs the device)
 
@@ -45,7 +45,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
     Returns the seconds spent training each entry of the plan.
     """
     model, components, args = learner.model, learner.components, learner.args
-    optimizer = make_optimizer(model.parameters(), args)
+    optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
     seconds = []
     needs_scores = all(c.needs_scores for c in components)
     for step, (context, dataset) in enumerate(plan):
@@ -56,7 +56,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
         for component in components:
             component.before_context(context, dataset)
         if args.optimizer == "adam_reset" and step > 0:
-            optimizer = make_optimizer(model.parameters(), args)
+            optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
         sampler = batch_sampler(components, dataset, batch_size)
         bar = tqdm(range(context_iterations(components, context, iters)), desc=f"context {step + 1}/{len(plan)}",
                    disable=quiet or None, leave=False, dynamic_ncols=True)

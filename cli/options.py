@@ -7,7 +7,7 @@ import argparse
 import importlib.util
 import sys
 
-from data.experiments import EXPERIMENTS
+from data.experiments import EXPERIMENTS, PROTOCOL
 from methods import COMPONENTS
 from utils.errors import UsageError
 
@@ -125,12 +125,10 @@ def set_defaults(args):
     cifar = name in ("CIFAR10", "CIFAR100")
     args.normalize = args.normalize and cifar
     args.contexts = EXPERIMENTS[name][1] if args.contexts is None else args.contexts
-    args.iters = (2000 if name == "splitMNIST" else 5000) if args.iters is None else args.iters
-    args.lr = (0.001 if name == "splitMNIST" else 0.0001) if args.lr is None else args.lr
-    args.batch = (128 if name in ("splitMNIST", "permMNIST") else 256) if args.batch is None else args.batch
     set_conv_defaults(args, cifar)
-    args.fc_units = (400 if name == "splitMNIST" else 1000 if name == "permMNIST" else 2000) \
-        if args.fc_units is None else args.fc_units
+    for flag, value in PROTOCOL[name].items():
+        if getattr(args, flag) is None:
+            setattr(args, flag, value)
     for flag in ("loss_log", "acc_log", "sample_log"):  # log once per context unless told otherwise, as the paper
         if getattr(args, flag) is None:
             setattr(args, flag, args.iters)
@@ -190,7 +188,3 @@ def parse(argv=None, prog="main", components=COMPONENTS):
     for component in components:
         component.validate(args)
     return args
-
-
-def enabled_components(args, components=COMPONENTS):
-    return [c for c in components if c.enabled(args)]

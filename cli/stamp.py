@@ -1,5 +1,5 @@
 """The parameter stamp: a name for a run made from every option that changes its result."""
-from utils.options import enabled_components
+from methods import enabled_components
 
 
 def _num(x):

@@ -1,0 +1,13 @@
+"""Sweeps of ./main.py runs (methods x seeds x hyper-parameter values), shared by compare.py, compare_hyperParams.py
+and compare_replay.py, split by concern:
+    catalogue  the paper's methods, as ./main.py flags           plan     command line -> runs (Jobs)
+    execute    running them: here, in a process pool, on Ray     summary  statistics and table files
+    plots      the pdf pages
+"""
+from sweep.catalogue import DROP_HELP, PAPER_METHODS, SCENARIOS, Method, applies  # noqa: F401
+from sweep.execute import execute, report_failures, run_all, run_one  # noqa: F401
+from sweep.plan import (Job, Setup, budget_list, make_jobs, method_jobs, method_tokens, owned_tokens,  # noqa: F401
+                        setup, try_parse)
+from sweep.plots import new_figure, pdf_pages, save_page  # noqa: F401
+from sweep.summary import accuracies, mean_sem, so_far_curve, summary_name, title_of, write_table  # noqa: F401
+from utils.errors import UsageError  # noqa: F401

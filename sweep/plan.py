@@ -1,0 +1,165 @@
+"""From a sweep script's command line to its runs: the sweep's own options, the options every run shares, and one
+Job (a ./main.py command line and the stamp that names its result file) per method, grid point and seed."""
+import argparse
+import contextlib
+import io as _io
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+
+from cli.options import build_parser, parse
+from cli.stamp import param_stamp
+from sweep.catalogue import DROP_HELP
+from utils.errors import UsageError
+
+
+def sweep_parser(prog, description, drops, owned=()):
+    """The options of the sweep itself; everything else on the command line is passed to every run.
+    owned: (option, [method names]) pairs: options that go to those methods' runs only."""
+    p = argparse.ArgumentParser(f"./{prog}.py", description=description, add_help=False, allow_abbrev=False)
+    g = p.add_argument_group("Sweep")
+    g.add_argument("--seed", type=int, default=0, help="first random seed (default: %(default)s)")
+    g.add_argument("--n-seeds", type=int, default=1, help="number of seeds (default: %(default)s)")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="runs in parallel processes (default: one per core; 1 = one after another in this process)")
+    g.add_argument("--threads", type=int, metavar="N",
+                   help="torch threads per run (default: cores / workers; 1 on Ray). Runs with the same number of "
+                        "threads give bit-identical results; other numbers differ by float rounding")
+    g.add_argument("--ray-address", metavar="ADDRESS", help="run on an existing Ray cluster (e.g. 10.0.0.1:6379)")
+    g.add_argument("--methods", metavar="NAMES", type=lambda v: [n.strip() for n in v.split(",") if n.strip()],
+                   help="comma-separated method names to run (default: every method of the list)")
+    for drop in drops:
+        g.add_argument("--" + drop.replace("_", "-"), action="store_true", help=DROP_HELP.get(drop))
+    for option, users in dict(owned).items():
+        g.add_argument(option, metavar="VALUE", help=f"passed to {' and '.join(users)} only")
+    return p
+
+
+def split_argv(argv, parser):
+    """(sweep options, tokens for every run). Exits with usage 2 on a bad sweep option."""
+    err = _io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            sweep_args, rest = parser.parse_known_args(argv)
+    except SystemExit:
+        raise UsageError(err.getvalue().strip().splitlines()[-1].split("error: ", 1)[-1]) from None
+    if sweep_args.n_seeds < 1:
+        raise UsageError("--n-seeds must be at least 1")
+    for name in ("workers", "threads"):
+        if getattr(sweep_args, name) is not None and getattr(sweep_args, name) < 1:
+            raise UsageError(f"--{name} must be at least 1")
+    return sweep_args, rest
+
+
+def print_help(sweep, prog):
+    sweep.print_help()
+    print("\nEvery other option is passed to each run of ./main.py:")
+    build_parser(prog).print_help()
+
+
+def owned_tokens(sweep_args, method):
+    """The compare.py options that belong to this method only, as main.py tokens."""
+    out = []
+    for option in method.owns:
+        value = getattr(sweep_args, option.lstrip("-").replace("-", "_"), None)
+        if value is not None:
+            out.append(f"{option}={value}")
+    return out
+
+
+def base_args(shared, prog):
+    """Parse the shared options as main.py would (a user error stops here with exit code 2)."""
+    return parse(shared, prog=prog)
+
+
+def fields(args, **extra):
+    f = dict(vars(args))
+    f["iters_all"] = args.iters * args.contexts
+    f.update(extra)
+    return f
+
+
+def method_tokens(method, args, **extra):
+    return shlex.split(method.flags.format_map(fields(args, **extra)))
+
+
+def try_parse(argv):
+    """main.py's parser on argv: (args, None), or (None, the one-line reason it refused them)."""
+    err = _io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            return parse(argv), None
+    except SystemExit:
+        lines = err.getvalue().strip().splitlines()
+        return None, (lines[-1].split("error: ", 1)[-1] if lines else "refused by main.py's parser")
+    except UsageError as e:
+        return None, str(e)
+
+
+def budget_list(text, default):
+    """--budgets as a list of positive ints (the paper's list when not given); a bad value is a UsageError."""
+    if not text:
+        return default
+    try:
+        budgets = [int(b) for b in text.split(",")]
+    except ValueError:
+        budgets = []
+    if not budgets or min(budgets) < 1:
+        raise UsageError(f"--budgets={text}: expected comma-separated positive integers, e.g. 10,100")
+    return budgets
+
+
+@dataclass
+class Job:
+    key: tuple        # what the script groups by, e.g. ("EWC",) or ("EWC", 1e5)
+    seed: int
+    argv: list
+    stamp: str
+    path: str
+    tokens: list = field(default_factory=list)   # the method's own flags
+    result: dict = field(default=None, repr=False)
+    error: str = None
+
+
+def make_jobs(key, tokens, shared, seeds, results_dir, label=None):
+    """The runs of one method (one grid point) over seeds; None, with a printed note, if main.py refuses them."""
+    jobs = []
+    for seed in seeds:
+        argv = [*shared, *tokens, f"--seed={seed}"]
+        args, reason = try_parse(argv)
+        if args is None:
+            print(f"note: leaving out {label or key[0]} ({' '.join(tokens)}): {reason}")
+            return None
+        stamp = param_stamp(args)
+        jobs.append(Job(key, seed, argv, stamp, os.path.join(results_dir, f"{stamp}.json"), tokens))
+    return jobs
+
+
+def method_jobs(s, method, key=None, extra_tokens=(), **fmt):
+    """The runs of `method` over the seeds of setup `s` (None, with a printed note, if main.py refuses them)."""
+    tokens = method_tokens(method, s.args, **fmt) + owned_tokens(s.sweep, method) + list(extra_tokens)
+    return make_jobs(key or (method.name,), tokens, s.shared, s.seeds, s.args.results_dir, method.name)
+
+
+@dataclass
+class Setup:
+    sweep: argparse.Namespace
+    shared: list
+    args: argparse.Namespace      # the shared options as main.py parses them (seed = first seed)
+    seeds: list
+
+
+def setup(argv, prog, description, drops, owned=(), add_args=None):
+    """Parse a sweep script's command line: its own options, and the options shared by every run."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = sweep_parser(prog, description, drops, owned)
+    if add_args is not None:
+        add_args(parser.add_argument_group(prog))
+    if "-h" in argv or "--help" in argv:
+        print_help(parser, prog)
+        raise SystemExit(0)
+    sweep_args, shared = split_argv(argv, parser)
+    args = base_args([*shared, f"--seed={sweep_args.seed}"], prog)
+    seeds = list(range(sweep_args.seed, sweep_args.seed + sweep_args.n_seeds))
+    return Setup(sweep_args, shared, args, seeds)

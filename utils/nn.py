@@ -1,0 +1,49 @@
+"""Small torch helpers every layer may use: optimizers as in the paper's protocol, evaluation mode for a block, the
+fully connected layers of a model, and a recorder of their inputs and outputs."""
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+
+def make_optimizer(params, kind="adam", lr=0.001, momentum=0.0):
+    """Adam (betas 0.9, 0.999; also for 'adam_reset', which the loop re-creates at every context) or SGD, over the
+    parameters that require a gradient."""
+    params = [p for p in params if p.requires_grad]
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999))
+
+
+@contextmanager
+def eval_mode(model):
+    """`model` in evaluation mode inside the block, back in the mode it had afterwards (also on an exception)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def linear_layers(model):
+    """Every nn.Linear of `model`, in registration order (forward order for an MLP): what KFAC, OWM and FROMP's
+    kernel act on."""
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+@contextmanager
+def record_linear(model, layers=None):
+    """{layer: (input, output)} of every nn.Linear (or of `layers`) that runs in a forward pass inside the block; the
+    tensors stay in the autograd graph."""
+    record = {}
+
+    def hook(module, inputs, output):
+        record[module] = (inputs[0], output)
+
+    handles = [m.register_forward_hook(hook) for m in (linear_layers(model) if layers is None else layers)]
+    try:
+        yield record
+    finally:
+        for h in handles:
+            h.remove()
