@@ -15,7 +15,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data.experiments import build_experiment  # noqa: E402
 from data.tensorset import BatchSampler  # noqa: E402
 from main import build_learner  # noqa: E402
-from methods.buffer import MemoryBuffer, find  # noqa: E402
 from methods.replay import Replay  # noqa: E402
 from utils.nn import make_optimizer  # noqa: E402
 from cli.options import parse  # noqa: E402
@@ -45,7 +44,8 @@ def main():
     device = choose_device(args.cuda)
     experiment = build_experiment(args.experiment, args.contexts, data_dir(None), 0, device)
     learner = build_learner(args, experiment, device)
-    replay, buffer = find(learner, Replay), find(learner, MemoryBuffer)
+    replay = next(c for c in learner.components if isinstance(c, Replay))
+    buffer = learner.provider("memory")
     model, optimizer = learner.model, make_optimizer(learner.model.parameters(), args.optimizer, args.lr, args.momentum)
 
     # buffer update after context 1 (random selection, as ER), and with herding

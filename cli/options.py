@@ -176,6 +176,28 @@ def validate(args):
         raise UsageError("--visdom needs the visdom package (see README: Set-up)")
 
 
+def check_combinations(args, components):
+    """The one place that decides which enabled components go together: each one's scenarios, the exclusions
+    either declares, and the CLAIMED hooks, which at most one component may define."""
+    for c in components:
+        if args.scenario not in c.scenarios:
+            raise UsageError(f"{c.describe(args)} can only be used with --scenario={'/'.join(c.scenarios)}"
+                             f"{c.scenario_note}")
+    claimed = {}
+    for i, a in enumerate(components):
+        for b in components[i + 1:]:
+            for first, second in ((a, b), (b, a)):
+                if second.__name__ in first.excludes:
+                    reason = first.excludes[second.__name__]
+                    raise UsageError(f"{first.describe(args)} cannot be combined with {second.describe(args)}"
+                                     + (f" ({reason})" if reason else ""))
+        for hook in sorted(a.claims(args)):
+            if hook in claimed:
+                raise UsageError(f"{claimed[hook].describe(args)} and {a.describe(args)} cannot be combined: both "
+                                 f"replace the {hook.replace('_', ' ')} (hook '{hook}')")
+            claimed[hook] = a
+
+
 def parse(argv=None, prog="main", components=COMPONENTS):
     parser = build_parser(prog)
     args = parser.parse_args(argv)
@@ -185,6 +207,8 @@ def parse(argv=None, prog="main", components=COMPONENTS):
     for component in components:
         component.set_defaults(args)
     validate(args)
+    enabled = [c for c in components if c.enabled(args)]
+    check_combinations(args, enabled)
     for component in components:
         component.validate(args)
     return args

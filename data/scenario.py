@@ -22,6 +22,10 @@ class Scenario:
         --active-classes current); unlabelled replay then goes through each past context's units in turn."""
         return self.multihead or (self.name == "class" and self.active_classes == "current")
 
+    def is_last(self, context):
+        """Whether `context` is the last one: what is computed after a context for later ones is skipped there."""
+        return context >= self.n_contexts - 1
+
     @property
     def n_outputs(self):
         return self.cpc if (self.name == "domain" or (self.name == "task" and self.singlehead)) \

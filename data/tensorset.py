@@ -108,4 +108,5 @@ class Batch:
     x: torch.Tensor        # network input (preprocessed)
     y: torch.Tensor        # global labels
     context: object        # int (all samples of one context) or LongTensor (per sample)
-    scores: object = None  # the model's scores, filled in by the loop for a batch a component asked to replay
+    shared: bool = True    # when replayed: score it in the current batch's forward pass (train.loop), or the
+    #                        component that replays it scores it itself (e.g. A-GEM needs its gradient alone)

@@ -1,21 +1,20 @@
 """Test accuracy per context, with the learner's prediction rule and the scenario's active outputs."""
 import torch
 
+from utils.nn import eval_mode
+
 
 @torch.no_grad()
 def accuracy(learner, dataset, upto, chunk=2048, max_samples=None):
-    model = learner.model
-    was_training = model.training
-    model.eval()
     n = len(dataset) if max_samples is None else min(max_samples, len(dataset))
     correct = torch.zeros((), dtype=torch.long, device=dataset.device)
-    for start in range(0, n, chunk):
-        index = torch.arange(start, min(start + chunk, n), device=dataset.device)
-        batch = learner.batch(dataset, index)
-        scores = learner.predict(batch.x, batch.context)
-        active, targets = learner.scenario.select(scores, batch.y, batch.context, upto, train=False)
-        correct += (active.argmax(1) == targets).sum()
-    model.train(was_training)
+    with eval_mode(learner.model):
+        for start in range(0, n, chunk):
+            index = torch.arange(start, min(start + chunk, n), device=dataset.device)
+            batch = learner.batch(dataset, index)
+            scores = learner.predict(batch.x, batch.context)
+            active, targets = learner.scenario.select(scores, batch.y, batch.context, upto, train=False)
+            correct += (active.argmax(1) == targets).sum()
     return correct.item() / max(n, 1)
 
 

@@ -1,12 +1,11 @@
 """Baselines: joint training (upper target) and cumulative training (all data so far at each context)."""
 from data.tensorset import TensorSet
 from methods.component import Component
-from utils.errors import UsageError
 
 
 class Joint(Component):
-    """Train once on the data of all contexts (main.py turns the plan into a single phase)."""
-    name = "joint"
+    """Train once on the data of all contexts: its plan is a single phase."""
+    excludes = {"Cumulative": "they exclude each other"}
 
     @staticmethod
     def add_args(parser):
@@ -20,13 +19,12 @@ class Joint(Component):
         return args.joint
 
     @staticmethod
-    def validate(args):
-        if args.joint and args.cumulative:
-            raise UsageError("--joint and --cummulative exclude each other")
+    def describe(args):
+        return "--joint"
 
     @staticmethod
     def stamp(args):
-        return "JOINT" if args.joint else ""
+        return "JOINT"
 
     @staticmethod
     def plan(train_sets):
@@ -36,15 +34,18 @@ class Joint(Component):
 
 class Cumulative(Component):
     """At context c, train on the training data of contexts 0..c."""
-    name = "cumulative"
 
     @staticmethod
     def enabled(args):
         return args.cumulative
 
     @staticmethod
+    def describe(args):
+        return "--cummulative"
+
+    @staticmethod
     def stamp(args):
-        return "CUMMULATIVE" if args.cumulative else ""
+        return "CUMMULATIVE"
 
     def __init__(self, args, learner):
         super().__init__(args, learner)

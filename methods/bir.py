@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from methods.component import Component
 from methods.distill import kd_loss
-from methods.replay import frozen_copy
+from utils.nn import frozen_copy
 from models.cond_vae import CondVAE
 from utils.errors import UsageError
 
@@ -44,7 +44,8 @@ SCENARIOS = ("task", "domain", "class")
 
 
 class BrainInspired(Component):
-    name = "bir"
+    excludes = dict.fromkeys(("Joint", "Cumulative", "XdG", "SeparateNetworks", "ICaRL", "Precondition",
+                              "GenerativeClassifier", "FROMP"), "")
 
     @staticmethod
     def add_args(parser):
@@ -65,6 +66,10 @@ class BrainInspired(Component):
 
     @staticmethod
     def expand(args):
+        if args.brain_inspired and args.replay not in ("none", "generative"):
+            by = " (set by --lwf)" if args.lwf else " (set by --agem)" if args.agem else ""
+            raise UsageError(f"--brain-inspired (--replay=generative) cannot be combined with --replay={args.replay}"
+                             f"{by}")
         if args.brain_inspired:
             args.replay, args.feedback, args.prior, args.per_class = "generative", True, "GMM", True
             args.dg_gates, args.hidden, args.distill = True, True, True
@@ -80,6 +85,10 @@ class BrainInspired(Component):
     @staticmethod
     def enabled(args):
         return args.feedback
+
+    @staticmethod
+    def describe(args):
+        return "--brain-inspired" if args.brain_inspired else "--feedback"
 
     @staticmethod
     def validate(args):
@@ -103,11 +112,8 @@ class BrainInspired(Component):
             raise UsageError("--feedback replays its own samples: use --replay=generative (or none)")
         if args.use_replay != "normal":
             raise UsageError("--feedback does not support gradient projection (--use-replay)")
-        for flag, name in (("xdg", "--xdg"), ("separate_networks", "--separate-networks"), ("bce", "--bce"),
-                           ("precondition", "--precondition"), ("gen_classifier", "--gen-classifier"),
-                           ("fromp", "--fromp"), ("prototypes", "--prototypes"), ("singlehead", "--singlehead"),
-                           ("fc_drop", "--fc-drop")):
-            if getattr(args, flag, False):
+        for flag, name in (("singlehead", "--singlehead"), ("fc_drop", "--fc-drop")):
+            if getattr(args, flag):
                 raise UsageError(f"--feedback cannot be combined with {name}")
 
     @staticmethod
@@ -161,7 +167,7 @@ class BrainInspired(Component):
         return F.one_hot(units, self.learner.scenario.n_outputs).float()
 
     # ---- the current batch ----
-    def criterion(self, scores, batch):
+    def criterion(self, scores, batch, context):
         """Classification + VAE loss (reconstruction + KL to the prior mode of the sample's class)."""
         probs = self.class_probs(self.units(batch.y))
         recon, kl, scores = self.learner.model.losses(batch.x, probs if self.args.per_class else None,
@@ -193,10 +199,10 @@ class BrainInspired(Component):
                             self.gate(self.class_probs(classes), contexts, len(classes)), n=len(classes))
         return x, contexts, classes
 
-    def replay_loss(self, x, contexts):
+    def replay_loss(self, x, contexts, context):
         """Distillation (or hard targets) + VAE loss of the generated `x`, with targets and class probabilities from
         the previous model on each sample's active units."""
-        learner, context = self.learner, self.learner.context
+        learner = self.learner
         scenario, select = learner.scenario, learner.scenario.select
         dummy = torch.zeros_like(contexts)
         with torch.no_grad():
@@ -220,12 +226,11 @@ class BrainInspired(Component):
     def before_context(self, context, dataset):
         self.replaying = context > 0 and self.previous is not None
 
-    def losses(self, batch, scores):
+    def losses(self, batch, scores, replayed, context):
         if not self.replaying:
             return {}
-        x, contexts, _ = self.draw(self.learner.context)
-        c = self.learner.context + 1
-        return {"replay": (1 - 1 / c) * self.replay_loss(x, contexts)}
+        x, contexts, _ = self.draw(context)
+        return {"replay": (1 - 1 / (context + 1)) * self.replay_loss(x, contexts, context)}
 
     def sample(self, n):
         """`n` images of the classes seen so far, from the current model (shown by --pdf / --visdom)."""

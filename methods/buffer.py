@@ -11,8 +11,8 @@ contexts), so replayed samples are preprocessed exactly like training batches.
   floor(budget * contexts / c) samples, and the sets stored earlier are cut to their first samples.
 - `--sample-selection`: random, or herding (Rebuffi et al., "iCaRL", CVPR 2017): greedily add the sample that
   brings the mean of the L2-normalised features of the chosen samples closest to the class mean. Sets are stored
-  in selection order, so cutting a set keeps the best-ranked samples. Other selections (FROMP's) register
-  themselves in SELECTIONS.
+  in selection order, so cutting a set keeps the best-ranked samples. (`fromp` is FROMP's own choice of memorable
+  points, methods/fromp.py, which keeps them apart from this buffer.)
 - `--add-buffer` adds the buffer to the current context's training data.
 """
 import torch
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from data.tensorset import TensorSet
 from methods.component import Component
 from utils.errors import UsageError
+from utils.nn import eval_mode
 
 FEATURE_CHUNK = 2048
 
@@ -35,15 +36,12 @@ def own_samples(dataset, context):
 @torch.no_grad()
 def features(learner, dataset, normalize=True):
     """Features (input to the output layer) of every sample of `dataset`, in eval mode, optionally L2-normalised."""
-    model = learner.model
-    was_training = model.training
-    model.eval()
     out = []
-    for start in range(0, len(dataset), FEATURE_CHUNK):
-        index = torch.arange(start, min(start + FEATURE_CHUNK, len(dataset)), device=dataset.device)
-        batch = learner.batch(dataset, index)
-        out.append(model.features(batch.x, batch.context))
-    model.train(was_training)
+    with eval_mode(learner.model) as model:
+        for start in range(0, len(dataset), FEATURE_CHUNK):
+            index = torch.arange(start, min(start + FEATURE_CHUNK, len(dataset)), device=dataset.device)
+            batch = learner.batch(dataset, index)
+            out.append(model.features(batch.x, batch.context))
     f = torch.cat(out)
     return F.normalize(f, p=2, dim=1) if normalize else f
 
@@ -86,7 +84,8 @@ def samples_per_class(budget, n_contexts, context, full_capacity):
 
 
 class MemoryBuffer(Component):
-    name = "buffer"
+    excludes = {"FROMP": "FROMP keeps its own memorable points"}
+    provides = ("memory",)
 
     @staticmethod
     def add_args(parser):
@@ -105,21 +104,27 @@ class MemoryBuffer(Component):
     def set_defaults(args):
         if args.budget is None:
             args.budget = 10 if args.experiment == "permMNIST" else 100
-        if args.sample_selection is None:
-            args.sample_selection = "fromp" if getattr(args, "fromp", False) else \
-                "herding" if getattr(args, "icarl", False) else "random"
+        if args.sample_selection is None:  # (--icarl and --fromp choose theirs when they expand)
+            args.sample_selection = "random"
 
     @staticmethod
     def enabled(args):
         return getattr(args, "replay", "none") == "buffer" or args.add_buffer or getattr(args, "prototypes", False)
 
     @staticmethod
+    def describe(args):
+        flags = [f for f, on in (("--replay=buffer", args.replay == "buffer"), ("--add-buffer", args.add_buffer),
+                                 ("--prototypes", args.prototypes)) if on]
+        by = " (set by --icarl)" if args.icarl else " (set by --agem)" if args.agem else ""
+        return f"{flags[0]}{by}"
+
+    @staticmethod
     def validate(args):
         if args.budget < 1:
             raise UsageError("--budget must be at least 1")
         if MemoryBuffer.enabled(args) and args.sample_selection not in SELECTIONS:
-            raise UsageError(f"--sample-selection={args.sample_selection} is not available (its method is not "
-                             f"installed)")
+            raise UsageError(f"--sample-selection={args.sample_selection} is FROMP's choice of memorable points "
+                             f"(--fromp); the memory buffer selects {' or '.join(SELECTIONS)}")
 
     @staticmethod
     def stamp(args):
@@ -131,6 +136,14 @@ class MemoryBuffer(Component):
         super().__init__(args, learner)
         self.sets = {}     # global label -> TensorSet of its stored samples, best first
         self.data = None   # all stored samples as one TensorSet (None while empty)
+
+    def memory(self):
+        """All stored samples as one TensorSet (None while empty): what --replay=buffer replays."""
+        return self.data
+
+    def memory_sets(self):
+        """{global label: TensorSet of its stored samples, best first}: iCaRL's exemplars."""
+        return self.sets
 
     def training_set(self, context, dataset):
         if self.args.add_buffer and self.data is not None:
@@ -153,7 +166,3 @@ class MemoryBuffer(Component):
     def __len__(self):
         return 0 if self.data is None else len(self.data)
 
-
-def find(learner, kind):
-    """The learner's component of class `kind`, or None."""
-    return next((c for c in learner.components if isinstance(c, kind)), None)

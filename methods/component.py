@@ -4,25 +4,47 @@ A method is one or more Components. A Component declares its own flags and is sw
 calls its hooks at fixed points. Every hook is optional: the defaults here do nothing. The loop never knows a
 method by name, so `--ewc --replay=buffer --xdg` is three components in one loop.
 
-Order of calls in `train.loop.train`, for each context c:
+Next to its flags a component declares which scenarios it supports (`scenarios`) and which other components it
+cannot be combined with (`excludes`); the hooks that only one component may define (CLAIMED) are claimed by
+defining them. cli.options checks all of this once, before any data is loaded (check_combinations), so a run never
+has two components silently competing for one hook.
+
+Order of calls in train.loop.train, for each (context c, dataset) of the plan (plan(train_sets), default: one entry
+per context):
     dataset = training_set(c, dataset)          # e.g. cumulative data, adding the memory buffer
     before_context(c, dataset)
-    for each of context_iters(c, iters) iterations, batches from batch_sampler(dataset, batch) (default: random):
-        extra = replay_batch(batch)                 # samples to pass through the model with the batch, or None
-        scores = model(batch.x, batch.context)      # (one pass over both where that is the same; extra.scores)
-                                                    # (skipped, scores None, when a component has needs_scores False)
-        losses = {"current": criterion(scores, batch)} | losses(batch, scores)   # extra loss terms
+    for each of context_iters(c, iters) iterations, batches from batch_sampler(dataset, batch, c) (default: random):
+        replayed = [replay_batch(batch, c) of each component, if not None]   # samples to replay with this batch
+        scores = model(batch.x, batch.context)  # one pass with the replayed batches that ask for it (Batch.shared)
+                                                # (skipped, scores None, when a component has needs_scores False)
+        losses = {"current": criterion(scores, batch, c)} | losses(batch, scores, replayed, c)   # extra terms
         total = current_weight(c) * losses["current"] + sum(other losses)
-        backward; before_step(); optimizer.step(); after_step(); after_iteration(c, it, losses)
+        backward; before_step(c); optimizer.step(); after_step(c)
+        losses |= after_iteration(c, it, losses, batch, replayed)     # e.g. the generator's own step
     after_context(c, dataset)                   # e.g. Fisher, memory buffer, copy of the model
-At test time `predict(x, context)` gives the scores (the last component defining it wins; default: the model).
+`replayed` is a list of Replayed(source, batch, scores): every component sees every replayed batch with the scores
+the shared pass gave it (None when not scored there). At test time `predict(x, context)` gives the scores.
 """
+from collections import namedtuple
+
+SCENARIOS = ("task", "domain", "class")
+CLAIMED = ("plan", "build_model", "batch_sampler", "criterion", "predict")  # at most one component defines each
+
+Replayed = namedtuple("Replayed", "source batch scores")  # source: the Component that produced the batch
+
+
+def num(x):
+    """A number as the parameter stamp writes it (as the paper's code: '%g')."""
+    return f"{x:g}"
 
 
 class Component:
-    name = "component"
-
     # ---- declared on the class: flags, defaults, validation, parameter stamp (used before any data is loaded) ----
+    scenarios = SCENARIOS   # the scenarios this component supports
+    scenario_note = ""      # why, shown after "--flag can only be used with --scenario=..."
+    excludes = {}           # names of components it cannot be combined with -> reason ("" for none)
+    provides = ()           # what it offers other components through Learner.provider(name), e.g. "memory"
+
     @staticmethod
     def add_args(parser):
         """Add this component's own flags (in its own argument group)."""
@@ -40,14 +62,26 @@ class Component:
         return False
 
     @staticmethod
+    def describe(args):
+        """The flag(s) that switch this component on, as a usage message names them."""
+        return ""
+
+    @classmethod
+    def claims(cls, args):
+        """The CLAIMED hooks this component defines (with these options)."""
+        return {hook for hook in CLAIMED if getattr(cls, hook) is not None}
+
+    @staticmethod
     def validate(args):
-        """Raise utils.errors.UsageError for an impossible combination."""
+        """Raise utils.errors.UsageError for an impossible value of this component's own flags (called whether it
+        is enabled or not, since its flags may be given without it; after check_combinations)."""
 
     @staticmethod
     def stamp(args):
         """Short text naming this component and its hyper-parameters in the run's parameter stamp."""
         return ""
 
+    plan = None         # optional staticmethod (train_sets) -> [(context, TensorSet)]: the phases to train
     build_model = None  # optional staticmethod (args, experiment, scenario) -> model replacing the classifier
 
     # ---- per run ----
@@ -62,41 +96,42 @@ class Component:
         component changed it). E.g. the Generative Classifier: --iters / classes per context, one VAE per class."""
         return iters
 
-    batch_sampler = None  # optional method (dataset, batch_size) -> endless iterator of index tensors into dataset
-    #                       (default: data.tensorset.BatchSampler, random batches; the last component defining it wins)
+    batch_sampler = None  # optional method (dataset, batch_size, context) -> endless iterator of index tensors
+    #                       (default: data.tensorset.BatchSampler, random batches)
     needs_scores = True   # False: the criterion computes its loss from the batch alone, so the loop skips the
     #                       model's forward pass and passes scores=None to the criterion and every losses hook
 
     def before_context(self, context, dataset):
         pass
 
-    def replay_batch(self, batch):
-        """A Batch to run through the model together with the current one; the loop sets its `.scores` before
-        calling losses(). One forward pass over both is cheaper than two (train.learner.Learner.forward)."""
+    def replay_batch(self, batch, context):
+        """A Batch to replay in this iteration, or None. With `shared` set, the loop scores it in the current batch's
+        forward pass (one pass over both is cheaper than two: train.learner.Learner.forward)."""
         return None
 
     def current_weight(self, context):
         """Weight of the loss on the current data (replay weighs it against the replayed loss)."""
         return 1.0
 
-    def losses(self, batch, scores):
-        """Extra named loss terms (already weighted) for this batch."""
+    def losses(self, batch, scores, replayed, context):
+        """Extra named loss terms (already weighted) for this batch; `replayed`: this iteration's Replayed batches."""
         return {}
 
-    def before_step(self):
+    def before_step(self, context):
         """Gradients are in p.grad; a component may change them (gradient projection)."""
 
-    def after_step(self):
+    def after_step(self, context):
         pass
 
-    def after_iteration(self, context, iteration, losses):
-        pass
+    def after_iteration(self, context, iteration, losses, batch, replayed):
+        """After the optimizer step. May return named values (detached) to log with the losses."""
+        return None
 
     def after_context(self, context, dataset):
         pass
 
     predict = None    # optional method (x, context) -> scores over all output units
-    criterion = None  # optional method (scores, batch) -> loss on the current batch, replacing cross-entropy
+    criterion = None  # optional method (scores, batch, context) -> loss on the current batch, replacing cross-entropy
 
     def state_dict(self):
         """What must be saved with the model for `--test` to predict as after training."""

@@ -19,6 +19,7 @@ import torch
 
 from methods import fisher
 from methods.component import Component
+from utils.nn import linear_layers
 
 
 def fisher_options(args):
@@ -27,16 +28,20 @@ def fisher_options(args):
 
 
 class FisherImportance(Component):
-    name = "fisher"
+    provides = ("fisher",)  # importance() for gradient preconditioning (methods/precondition.py)
 
     @staticmethod
     def enabled(args):
         return args.importance_weighting == "fisher" and (args.weight_penalty or args.precondition)
 
+    @staticmethod
+    def describe(args):
+        return "--importance-weighting=fisher"
+
     def __init__(self, args, learner):
         super().__init__(args, learner)
         self.params = fisher.trainable(learner.model)
-        self.layers = fisher.linear_layers(learner.model)
+        self.layers = linear_layers(learner.model)
         self.terms = []        # diagonal: list of (anchor {name: tensor}, fisher {name: tensor}), offline
         self.precision = None  # diagonal: merged precision P and mean m used by the penalty
         self.mean = None
@@ -78,12 +83,13 @@ class FisherImportance(Component):
                 const += (scale * f[k].double() * (a[k].double() - self.mean[k].double()) ** 2).sum().item()
         self.const = const
 
-    def diagonal(self):
-        """The total diagonal precision (for preconditioning), or None before any Fisher."""
-        return self.precision
+    def importance(self):
+        """The Fisher stored so far, for preconditioning: the KFAC factors per linear layer (list of {'A', 'G', ...}),
+        or the total diagonal precision {name: tensor}; None before any."""
+        return self.kfac if self.args.fisher_kfac else self.precision
 
     def after_context(self, context, dataset):
-        if context >= self.learner.scenario.n_contexts - 1 or len(dataset) == 0:
+        if self.learner.scenario.is_last(context) or len(dataset) == 0:
             return
         args = self.args
         if args.fisher_kfac:
@@ -127,7 +133,7 @@ class FisherImportance(Component):
         total = sum((self.precision[k] * (p - self.mean[k]) ** 2).sum() for k, p in self.params.items())
         return 0.5 * (total + self.const)
 
-    def losses(self, batch, scores):
+    def losses(self, batch, scores, replayed, context):
         if not self.args.weight_penalty:
             return {}
         value = self.penalty()

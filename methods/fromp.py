@@ -19,14 +19,14 @@ current) context t's own head; otherwise the units active in the current context
 Like the paper's code, only the fully connected (nn.Linear) layers enter the kernel and the Fisher.
 """
 import math
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from methods.buffer import samples_per_class
 from methods.component import Component
 from utils.errors import UsageError
+from utils.nn import eval_mode, linear_layers, record_linear
 
 PRIOR_PREC = 1e-3      # prior precision added to the Fisher (opt_fromp default)
 KERNEL_EPS = 1e-6      # jitter on the kernel's diagonal before its Cholesky decomposition
@@ -38,36 +38,6 @@ MAX_ELEMENTS = 1 << 22  # bound on intermediate tensor size in the kernel comput
 def memorable_lambda(probs):
     """Trace of the softmax Hessian (diagonal p (1 - p), summed over units): the memorability score."""
     return (probs * (1 - probs)).sum(-1)
-
-
-def linear_layers(model):
-    return [m for m in model.modules() if isinstance(m, nn.Linear)]
-
-
-@contextmanager
-def record_linear(model):
-    """Record input and output of every nn.Linear of `model` during the forward passes inside the block."""
-    record = {}
-
-    def hook(module, inputs, output):
-        record[module] = (inputs[0], output)
-
-    handles = [layer.register_forward_hook(hook) for layer in linear_layers(model)]
-    try:
-        yield record
-    finally:
-        for h in handles:
-            h.remove()
-
-
-@contextmanager
-def eval_mode(model):
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
 
 
 def _output_grads(outputs, record, layers):
@@ -150,7 +120,8 @@ def select_memorable(probs, labels, n):
 
 
 class FROMP(Component):
-    name = "fromp"
+    excludes = {"Replay": "", "GenerativeReplay": "", "BrainInspired": "", "ParamReg": "parameter regularisation",
+                "Joint": "", "Cumulative": ""}
 
     @staticmethod
     def add_args(parser):
@@ -158,6 +129,15 @@ class FROMP(Component):
         g.add_argument("--fromp", action="store_true", help="use FROMP (memorable points: --budget per class)")
         g.add_argument("--tau", type=float, help="FROMP regularisation strength (default: splitMNIST task/domain/"
                                                  "class 0.01 / 10 / 1000, otherwise 1)")
+
+    @staticmethod
+    def expand(args):
+        if args.fromp and args.sample_selection is None:
+            args.sample_selection = "fromp"  # memorable points (lambda); --sample-selection=random is the ablation
+
+    @staticmethod
+    def describe(args):
+        return "--fromp"
 
     @staticmethod
     def set_defaults(args):
@@ -175,18 +155,8 @@ class FROMP(Component):
             return
         if args.tau < 0:
             raise UsageError("--tau must be at least 0")
-        if args.budget < 1:
-            raise UsageError("--budget must be at least 1")
         if args.optimizer == "sgd":
             raise UsageError("--fromp is only supported with the Adam optimizer (not --optimizer=sgd)")
-        if args.replay != "none":
-            raise UsageError("--fromp cannot be combined with replay")
-        if args.weight_penalty or args.precondition:
-            raise UsageError("--fromp cannot be combined with parameter regularisation")
-        if args.add_buffer:
-            raise UsageError("--fromp cannot be combined with --add-buffer")
-        if args.joint or args.cumulative:
-            raise UsageError("--fromp cannot be combined with --joint or --cummulative")
         if args.sample_selection not in ("fromp", "random"):
             raise UsageError("--fromp selects its memorable points with --sample-selection=fromp or random")
 
@@ -206,11 +176,6 @@ class FROMP(Component):
         self.past = []      # per past context: (context, inputs, active units, f_old [n, C], K^-1 [C, n, n])
 
     # ---- after each context: memorable points and Fisher (as in the paper's code, not after the last one) ----
-    def _per_class(self, context):
-        if not self.full_capacity:
-            return self.budget
-        return self.budget * self.learner.scenario.n_contexts // (context + 1)
-
     def _context_inputs(self, context, dataset):
         if dataset.context is None:
             dataset = dataset.subset((dataset.contexts == context).nonzero().squeeze(1))
@@ -226,12 +191,12 @@ class FROMP(Component):
 
     def after_context(self, context, dataset):
         scenario = self.learner.scenario
-        if context >= scenario.n_contexts - 1:
+        if scenario.is_last(context):
             return
         model = self.learner.model
         x, labels = self._context_inputs(context, dataset)
         units = scenario.active_units(context, context)
-        n = self._per_class(context)
+        n = samples_per_class(self.budget, scenario.n_contexts, context, self.full_capacity)
         self.memory = [[m[:n] for m in classes] for classes in self.memory]
         if self.selection == "fromp":
             chosen = select_memorable(self._probs(x, context, units), labels, n)
@@ -280,7 +245,7 @@ class FROMP(Component):
             total = total + torch.einsum("ik,kij,jk->", d, kinv, d)
         return 0.5 * self.args.tau * total
 
-    def losses(self, batch, scores):
+    def losses(self, batch, scores, replayed, context):
         if not self.past:
             return {}
         per_context = math.ceil(batch.y.shape[0] / len(self.past))
@@ -290,7 +255,7 @@ class FROMP(Component):
             subsets.append(None if per_context >= n else torch.randperm(n, device=x.device)[:per_context])
         return {"fromp": self.regulariser(subsets)}
 
-    def before_step(self):
+    def before_step(self, context):
         grads = [p.grad for p in self.learner.model.parameters() if p.grad is not None]
         norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
         scale = torch.clamp(GRAD_CLIP_NORM / norm, max=1.0)

@@ -34,15 +34,14 @@ from models.generative_classifier import GenerativeClassifier as GenerativeClass
 from models.vae import VAE
 from utils.errors import UsageError
 
-# (args attribute, flag): methods the Generative Classifier does not combine with (as the paper's check_for_errors)
-EXCLUSIVE = [("replay", "--replay"), ("weight_penalty", "--weight-penalty"), ("precondition", "--precondition"),
-             ("fromp", "--fromp"), ("xdg", "--xdg"), ("separate_networks", "--separate-networks"),
-             ("joint", "--joint"), ("cumulative", "--cummulative"), ("prototypes", "--prototypes"),
-             ("bce", "--bce"), ("add_buffer", "--add-buffer"), ("distill", "--distill")]
+# the components the Generative Classifier does not combine with (as the paper's check_for_errors)
+EXCLUDES = ("Replay", "GenerativeReplay", "BrainInspired", "ParamReg", "Precondition", "FROMP", "XdG",
+            "SeparateNetworks", "Joint", "Cumulative", "ICaRL", "MemoryBuffer")
 
 
 class GenerativeClassifier(Component):
-    name = "gen-classifier"
+    scenarios = ("class",)
+    excludes = dict.fromkeys(EXCLUDES, "")
     needs_scores = False
 
     @staticmethod
@@ -82,18 +81,16 @@ class GenerativeClassifier(Component):
         return args.gen_classifier
 
     @staticmethod
+    def describe(args):
+        return "--gen-classifier"
+
+    @staticmethod
     def validate(args):
         if not args.gen_classifier:
             return
-        if args.scenario != "class":
-            raise UsageError("--gen-classifier can only be used with --scenario=class")
         if args.experiment in ("CIFAR10", "CIFAR100"):
             raise UsageError("--gen-classifier on CIFAR needs pre-trained conv layers (not built yet); "
                              "use splitMNIST or permMNIST")
-        for attr, flag in EXCLUSIVE:
-            value = getattr(args, attr, None)
-            if value and value != "none":
-                raise UsageError(f"--gen-classifier cannot be combined with {flag}")
         for flag in ("eval_s", "fc_units_gc", "fc_lay_gc", "z_dim_gc"):
             if getattr(args, flag) < 1:
                 raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
@@ -104,8 +101,6 @@ class GenerativeClassifier(Component):
 
     @staticmethod
     def stamp(args):
-        if not args.gen_classifier:
-            return ""
         return f"GenC-z{args.z_dim_gc}-S{args.eval_s}"
 
     @staticmethod
@@ -124,7 +119,7 @@ class GenerativeClassifier(Component):
     def context_iters(self, context, iters):
         return iters // self.learner.scenario.cpc
 
-    def batch_sampler(self, dataset, batch_size):
+    def batch_sampler(self, dataset, batch_size, context):
         self.sampler = ClassBalancedSampler(dataset, batch_size)
         return self.sampler
 
@@ -132,7 +127,7 @@ class GenerativeClassifier(Component):
         # the context's classes score from now on (accuracies logged during the context include them)
         self.learner.model.trained[torch.unique(dataset.labels)] = True
 
-    def criterion(self, scores, batch):
+    def criterion(self, scores, batch, context):
         return self.learner.model.loss(batch.x, self.sampler.blocks)
 
     def predict(self, x, context):

@@ -6,32 +6,28 @@ A separate generator, a VAE with the classifier's fully connected architecture (
 alongside the classifier with its own Adam optimiser (`--lr-gen`, default `--lr`) during the first `--g-iters` of
 each context's iterations (default: all). From the second context on, each iteration:
 - a batch as large as the training batch is drawn from a frozen copy of the generator as it was at the end of the
-  last context (`draw`; Replay.replay_batch asks for it, so generated samples are a replay *source*, like the
-  buffer);
+  last context (replay_batch: this component `provides` "generative" replay, a replay *source* like the buffer);
 - the classifier replays it through the ordinary replay path (methods/replay.py): targets from a frozen copy of the
   classifier at the end of the last context, hard (argmax) or with `--distill` soft (temperature `--temp`), each
   past context through its own head in task-IL, weight (1 - 1/c) against (1/c) for the current batch;
-- the generator takes one step on (1/c) L_VAE(current batch) + (1 - 1/c) L_VAE(generated batch) (after_iteration).
+- the generator takes one step on (1/c) L_VAE(current batch) + (1 - 1/c) L_VAE(generated batch) (after_iteration,
+  which gets both batches as arguments).
 Nothing of the generator is needed to predict, so `--test` loads the classifier only.
 """
-import torch
-
-from methods.component import Component
-from methods.replay import frozen_copy
+from data.tensorset import Batch
+from methods.component import Component, num
+from models.fc import context_gated
 from models.vae import VAE
-from utils.nn import make_optimizer
 from utils.errors import UsageError
+from utils.nn import frozen_copy, make_optimizer
 
 GENERATOR_FLAGS = {"g_z_dim": "z_dim", "g_fc_lay": "fc_layers", "g_fc_uni": "fc_units", "g_iters": "iters",
                    "lr_gen": "lr"}  # generator option -> the classifier's option it defaults to
 
 
-def _num(x):
-    return f"{x:g}"
-
-
 class GenerativeReplay(Component):
-    name = "generative-replay"
+    excludes = {"SeparateNetworks": ""}
+    provides = ("generative",)
 
     @staticmethod
     def add_args(parser):
@@ -53,6 +49,10 @@ class GenerativeReplay(Component):
         return args.replay == "generative" and not args.feedback  # --feedback: the classifier generates (BI-R)
 
     @staticmethod
+    def describe(args):
+        return "--replay=generative"
+
+    @staticmethod
     def validate(args):
         if not GenerativeReplay.enabled(args):
             return
@@ -67,16 +67,12 @@ class GenerativeReplay(Component):
         if args.depth > 0 or args.normalize:
             raise UsageError("--replay=generative needs a fully connected network on images in [0, 1] "
                              "(--depth=0, and --no-norm for CIFAR)")
-        if args.separate_networks:
-            raise UsageError("--replay=generative cannot be combined with --separate-networks")
 
     @staticmethod
     def stamp(args):
-        if not GenerativeReplay.enabled(args):
-            return ""
         s = f"VAE=F{args.g_fc_lay}x{args.g_fc_uni}-z{args.g_z_dim}"
         s += "" if args.g_iters == args.iters else f"-gi{args.g_iters}"
-        return s + ("" if args.lr_gen == args.lr else f"-lrG{_num(args.lr_gen)}")
+        return s + ("" if args.lr_gen == args.lr else f"-lrG{num(args.lr_gen)}")
 
     def __init__(self, args, learner):
         super().__init__(args, learner)
@@ -86,8 +82,6 @@ class GenerativeReplay(Component):
                              fc_nl=args.fc_nl).to(learner.device)
         self.optimizer = self._optimizer()
         self.previous = None   # frozen copy of the generator at the end of the last context
-        self.current = None    # this iteration's training inputs
-        self.generated = None  # this iteration's generated inputs (None before the first replay)
         self.rnt = 1.0         # relative weight of the current batch, 1/c
 
     def _optimizer(self):
@@ -100,28 +94,26 @@ class GenerativeReplay(Component):
         if self.args.optimizer == "adam_reset" and context > 0:
             self.optimizer = self._optimizer()
 
-    def replay_batch(self, batch):
-        self.current = batch.x
-        return None
+    def replay_batch(self, batch, context):
+        """From the second context on, a batch as large as the training batch from the previous generator; scored
+        in the current batch's forward pass unless a gated model replays it through each past context's gates."""
+        if self.previous is None:
+            return None
+        gated = context_gated(self.learner.model) and self.learner.scenario.per_context
+        return Batch(self.previous.sample(self.args.batch), None, batch.context, shared=not gated)
 
-    def draw(self, n):
-        """`n` inputs from the previous generator; they also go into this iteration's generator step."""
-        self.generated = self.previous.sample(n)
-        return self.generated
-
-    def after_iteration(self, context, iteration, losses):
-        current, generated = self.current, self.generated
-        self.current = self.generated = None
+    def after_iteration(self, context, iteration, losses, batch, replayed):
         if iteration >= self.args.g_iters:
-            return
+            return None
+        generated = next((r.batch.x for r in replayed if r.source is self), None)
         self.generator.train()
-        loss = self.generator.loss(current)
+        loss = self.generator.loss(batch.x)
         if generated is not None:
             loss = self.rnt * loss + (1 - self.rnt) * self.generator.loss(generated)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        losses["generator"] = loss.detach()  # shown and logged with the classifier's losses
+        return {"generator": loss.detach()}  # shown and logged with the classifier's losses
 
     def after_context(self, context, dataset):
         self.previous = frozen_copy(self.generator)

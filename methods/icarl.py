@@ -16,15 +16,14 @@
 import torch
 import torch.nn.functional as F
 
-from methods.buffer import MemoryBuffer, features, find
+from methods.buffer import features
 from methods.component import Component
 from methods.distill import bce_loss
-from methods.replay import frozen_copy
+from utils.nn import eval_mode, frozen_copy
 from utils.errors import UsageError
 
 
 class ICaRL(Component):
-    name = "icarl"
 
     @staticmethod
     def add_args(parser):
@@ -47,9 +46,19 @@ class ICaRL(Component):
         return args.prototypes or args.bce
 
     @staticmethod
+    def describe(args):
+        flags = " and ".join(f for f, on in (("--prototypes", args.prototypes), ("--bce", args.bce)) if on)
+        return flags + (" (set by --icarl)" if args.icarl else "")
+
+    @classmethod
+    def claims(cls, args):
+        return ({"predict"} if args.prototypes else set()) | ({"criterion"} if args.bce else set())
+
+    @staticmethod
     def validate(args):
         if args.bce_distill and args.scenario != "class":
-            raise UsageError("--bce-distill can only be used with --scenario=class")
+            flag = "--icarl (with its --bce-distill)" if args.icarl else "--bce-distill"
+            raise UsageError(f"{flag} can only be used with --scenario=class")
         if args.bce_distill and not args.bce:
             raise UsageError("--bce-distill needs --bce")
         if args.bce_distill and args.active_classes == "current":
@@ -67,16 +76,12 @@ class ICaRL(Component):
         self.normalize = args.sample_selection == "herding"  # as the paper's code: normalised features with herding
         self.means = None   # [labels, features] normalised class means of the exemplars
         self.valid = None   # [labels] which classes have exemplars
-        if not args.prototypes:
-            self.predict = None
-        if not args.bce:
-            self.criterion = None
 
     def after_context(self, context, dataset):
         if self.args.bce_distill:
             self.previous = frozen_copy(self.learner.model)
         if self.args.prototypes:
-            self.compute_means(find(self.learner, MemoryBuffer).sets)
+            self.compute_means(self.learner.provider("memory").memory_sets())
 
     def compute_means(self, sets):
         scenario = self.learner.scenario
@@ -95,21 +100,18 @@ class ICaRL(Component):
         model = self.learner.model
         if self.means is None:  # no exemplars yet (accuracy logged during the first context): the network decides
             return model(x, context)
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             f = model.features(x, context)
             f = F.normalize(f, p=2, dim=1) if self.normalize else f
-        model.train(was_training)
         return nearest_mean_scores(f, self.means, self.valid, self.learner.scenario.n_outputs)
 
-    def criterion(self, scores, batch):
+    def criterion(self, scores, batch, context):
         learner = self.learner
-        active, targets = learner.scenario.select(scores, batch.y, batch.context, learner.context)
+        active, targets = learner.scenario.select(scores, batch.y, batch.context, context)
         old = None
         if self.previous is not None:
             with torch.no_grad():
-                old = torch.sigmoid(self.previous(batch.x, batch.context)[:, :learner.context * learner.scenario.cpc]
+                old = torch.sigmoid(self.previous(batch.x, batch.context)[:, :context * learner.scenario.cpc]
                                     / self.args.temp)
         return bce_loss(active, targets, old)
 

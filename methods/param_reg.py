@@ -10,7 +10,7 @@ estimated (Fisher, SI's path integral, OWM's input space). The convenience flags
 This component only declares, expands, fills in and checks the flags and writes the stamp; the work is done by
 methods.ewc (Fisher), methods.si and methods.precondition.
 """
-from methods.component import Component
+from methods.component import Component, num
 from utils.errors import UsageError
 
 # (EWC lambda, SI c) per experiment and scenario: the paper's chosen hyper-parameters
@@ -22,12 +22,10 @@ STRENGTHS = {
 FISHER_PRIOR = {"splitMNIST": 12000, "permMNIST": 60000, "CIFAR100": 5000}
 
 
-def _num(x):
-    return f"{x:g}"
+CONVENIENCE = ("ewc", "si", "kfac_ewc", "ncl", "owm")  # the flags that stand for a method's parameter settings
 
 
 class ParamReg(Component):
-    name = "param_reg"
 
     @staticmethod
     def add_args(parser):
@@ -67,6 +65,10 @@ class ParamReg(Component):
 
     @staticmethod
     def expand(args):
+        chosen = [f"--{flag.replace('_', '-')}" for flag in CONVENIENCE if getattr(args, flag)]
+        if len(chosen) > 1:
+            raise UsageError(f"{chosen[0]} and {chosen[1]} cannot be combined: each sets the parameter "
+                             f"regularisation (use --weight-penalty / --precondition / --importance-weighting)")
         if args.ewc:
             args.weight_penalty, args.importance_weighting, args.offline = True, "fisher", True
         if args.si:
@@ -96,6 +98,13 @@ class ParamReg(Component):
         return args.weight_penalty or args.precondition
 
     @staticmethod
+    def describe(args):
+        by = [f"--{flag.replace('_', '-')}" for flag in CONVENIENCE if getattr(args, flag)]
+        what = " and ".join(f for f, on in (("--weight-penalty", args.weight_penalty),
+                                            ("--precondition", args.precondition)) if on)
+        return what + (f" (set by {by[0]})" if by else "")
+
+    @staticmethod
     def validate(args):
         if args.importance_weighting == "owm" and args.weight_penalty:
             raise UsageError("OWM-based importance weighting is not supported with a weight penalty")
@@ -116,18 +125,18 @@ class ParamReg(Component):
 
     @staticmethod
     def stamp(args):
-        s = "PReg" + _num(args.reg_strength) if args.weight_penalty else ""
+        s = "PReg" + num(args.reg_strength) if args.weight_penalty else ""
         if args.precondition:
-            s += ("-" if s else "") + "PreC" + _num(args.alpha)
+            s += ("-" if s else "") + "PreC" + num(args.alpha)
         if args.importance_weighting == "fisher":
             s += "-FI{}{}{}{}{}{}".format(
-                "kfac" if args.fisher_kfac else "diag", f"I{_num(args.data_size)}" if args.fisher_init else "",
+                "kfac" if args.fisher_kfac else "diag", f"I{num(args.data_size)}" if args.fisher_init else "",
                 "N" if args.fisher_n is None else args.fisher_n,
                 {"true": "Emp", "pred": "Pred", "sample": "Sam", "all": "All"}[args.fisher_labels],
                 f"B{args.fisher_batch}" if args.fisher_batch > 1 else "",
-                "-offline" if args.offline else (f"-forg{_num(args.gamma)}" if args.gamma < 1 else ""))
+                "-offline" if args.offline else (f"-forg{num(args.gamma)}" if args.gamma < 1 else ""))
         elif args.importance_weighting == "si":
-            s += "-SI" + _num(args.epsilon)
+            s += "-SI" + num(args.epsilon)
         else:
             s += "-OWM"
         return s

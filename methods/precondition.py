@@ -15,7 +15,8 @@ import torch
 
 from methods import fisher
 from methods.component import Component
-from methods.ewc import FisherImportance, fisher_options
+from utils.nn import linear_layers
+from methods.ewc import fisher_options
 
 
 def _grad_matrix(m):
@@ -44,22 +45,22 @@ def _owm_projector(a, alpha):
 
 
 class Precondition(Component):
-    name = "precondition"
 
     @staticmethod
     def enabled(args):
         return args.precondition
 
+    @staticmethod
+    def describe(args):
+        return "--precondition" + (" (set by --ncl)" if args.ncl else " (set by --owm)" if args.owm else "")
+
     def __init__(self, args, learner):
         super().__init__(args, learner)
-        self.layers = fisher.linear_layers(learner.model)
+        self.layers = linear_layers(learner.model)
         self.owm_a = None     # OWM: per layer mean input covariance
         self.owm_count = 0
         self.inverses = None  # per layer (left, right) or right only; refreshed in before_context
         self.scale = None     # diagonal Fisher: per parameter 1 / (F + alpha^2) (/ N)
-
-    def _fisher(self):
-        return next(c for c in self.learner.components if isinstance(c, FisherImportance))
 
     def before_context(self, context, dataset):
         args, alpha = self.args, self.args.alpha
@@ -68,7 +69,7 @@ class Precondition(Component):
             if self.owm_a is not None:
                 self.inverses = [_owm_projector(a, alpha) for a in self.owm_a]
         elif args.fisher_kfac:
-            info = self._fisher().kfac
+            info = self.learner.provider("fisher").importance()
             if info is not None:
                 self.inverses = []
                 for f in info:
@@ -77,14 +78,14 @@ class Precondition(Component):
                     s = fisher.nearest_kf_sum({"A": f["A"], "G": f["G"]}, {"A": eye_a, "G": eye_g})
                     self.inverses.append((_inverse(s["G"]), _inverse(s["A"])))
         else:
-            fi = self._fisher()
-            if fi.precision is not None:
+            precision = self.learner.provider("fisher").importance()
+            if precision is not None:
                 divide = args.data_size if args.fisher_init else 1.0
-                self.scale = {k: 1.0 / ((f + alpha ** 2) * divide) for k, f in fi.precision.items()}
+                self.scale = {k: 1.0 / ((f + alpha ** 2) * divide) for k, f in precision.items()}
                 self.params = fisher.trainable(self.learner.model)
 
     @torch.no_grad()
-    def before_step(self):
+    def before_step(self, context):
         if self.scale is not None:
             for k, p in self.params.items():
                 if p.grad is not None:
@@ -103,7 +104,7 @@ class Precondition(Component):
             _set_grad(m, g)
 
     def after_context(self, context, dataset):
-        if self.args.importance_weighting != "owm" or context >= self.learner.scenario.n_contexts - 1:
+        if self.args.importance_weighting != "owm" or self.learner.scenario.is_last(context):
             return
         new = fisher.estimate(self.learner, dataset, context, "owm", **fisher_options(self.args))
         if self.owm_a is None:

@@ -24,32 +24,21 @@ task-IL L_replay is the mean over the c-1 past heads, so this is their sum). `--
 replayed loss only as A-GEM's constraint (current weight 1); `both` adds the weighted replayed loss and also uses it
 as the constraint.
 """
-import copy
-
 import torch
 import torch.nn.functional as F
 
-from data.tensorset import Batch, BatchSampler, TensorSet
-from methods.buffer import MemoryBuffer, find, own_samples
+from data.tensorset import BatchSampler, TensorSet
+from methods.buffer import own_samples
 from methods.component import Component
 from methods.distill import bce_loss, kd_loss, kd_loss_binary
+from models.fc import context_gated
 from utils.errors import UsageError
+from utils.nn import frozen_copy
 
-# Replay sources; 'generative' draws from methods.generative.GenerativeReplay.
+# Replay sources; 'buffer' asks the learner's "memory" provider (methods/buffer.py), 'generative' replays the
+# batches of the "generative" provider (methods/generative.py).
 REPLAY_SOURCES = ["none", "current", "buffer", "all", "generative"]
 PREDICTED_TARGETS = ("current", "generative")  # sources without labels: the previous model labels them
-
-
-def context_dependent(model):
-    """Whether the model's output depends on the context it is told (e.g. XdG's gates)."""
-    return any(getattr(m, "gates", None) is not None for m in model.modules())
-
-
-def frozen_copy(model):
-    previous = copy.deepcopy(model).eval()
-    for p in previous.parameters():
-        p.requires_grad_(False)
-    return previous
 
 
 def agem_project(grads, refs, eps=1e-7):
@@ -78,7 +67,7 @@ def replay_weights(context, scenario, lwf, use_replay):
 
 
 class Replay(Component):
-    name = "replay"
+    excludes = {"Joint": "", "Cumulative": ""}
 
     @staticmethod
     def add_args(parser):
@@ -97,6 +86,11 @@ class Replay(Component):
 
     @staticmethod
     def expand(args):
+        if args.lwf and args.agem:
+            raise UsageError("--lwf and --agem exclude each other")
+        for flag, source in (("lwf", "current"), ("agem", "buffer")):
+            if getattr(args, flag) and args.replay not in ("none", source):
+                raise UsageError(f"--{flag} (--replay={source}) cannot be combined with --replay={args.replay}")
         if args.lwf:
             args.replay, args.distill = "current", True
         if args.agem:
@@ -107,17 +101,20 @@ class Replay(Component):
         return args.replay != "none" and not args.feedback  # --feedback (BI-R) replays its own samples: methods/bir.py
 
     @staticmethod
+    def describe(args):
+        by = " (set by --lwf)" if args.lwf else " (set by --agem)" if args.agem else ""
+        return f"--replay={args.replay}{by}"
+
+    @staticmethod
     def validate(args):
-        if args.lwf and args.agem:
-            raise UsageError("--lwf and --agem exclude each other")
         if args.temp <= 0:
             raise UsageError("--temp must be positive")
         if args.eps_agem < 0:
             raise UsageError("--eps-agem must be at least 0")
+        if args.replay == "none" and args.distill:
+            raise UsageError("--distill needs a replay source (--replay; or --lwf, --brain-inspired)")
         if args.replay == "none" and args.use_replay != "normal":
             raise UsageError(f"--use-replay={args.use_replay} needs a replay source (--replay)")
-        if args.replay != "none" and (args.joint or args.cumulative):
-            raise UsageError("--replay cannot be combined with --joint or --cummulative")
 
     @staticmethod
     def stamp(args):
@@ -134,26 +131,21 @@ class Replay(Component):
         self.previous = None   # frozen copy of the model at the end of the last context
         self.past = []         # training data of past contexts (--replay=all)
         self.sampler = None    # draws replay batches from the buffer / past data
-        self.generator = None  # draws replay inputs (--replay=generative)
         self.weights = (1.0, 0.0)
         self.params = [p for p in learner.model.parameters() if p.requires_grad]
         self.g_ref = None
         self.gated = False     # the model's output depends on the context (replay 'current' through each context)
-        self.pending = None    # this iteration's replayed batch, scored by the loop in the current batch's pass
 
     # ---- per context ----
     def before_context(self, context, dataset):
-        self.gated = context_dependent(self.learner.model)
+        self.gated = context_gated(self.learner.model)
         self.weights = replay_weights(context, self.learner.scenario.name, self.lwf, self.args.use_replay)
         source = None
         if context > 0 and self.args.replay == "buffer":
-            source = find(self.learner, MemoryBuffer).data
+            source = self.learner.provider("memory").memory()
         elif context > 0 and self.args.replay == "all":
             source = TensorSet.concat(self.past)
         self.sampler = None if source is None or len(source) == 0 else BatchSampler(source, self.args.batch)
-        if context > 0 and self.args.replay == "generative":
-            from methods.generative import GenerativeReplay  # it imports this module
-            self.generator = find(self.learner, GenerativeReplay)
 
     def after_context(self, context, dataset):
         if self.args.replay in PREDICTED_TARGETS or self.args.distill:
@@ -165,34 +157,30 @@ class Replay(Component):
         return self.weights[0] if context > 0 else 1.0
 
     # ---- per iteration ----
-    def replay_batch(self, batch):
-        """Samples to score in the current batch's forward pass. A-GEM needs the replayed loss's gradient on its
-        own, which a shared pass would make cost a full second backward pass, so it scores them apart; so does a
-        gated model replaying generated samples per context (each context's gates)."""
-        self.pending = None
-        if self.learner.context == 0 or self.args.use_replay != "normal":
+    def replay_batch(self, batch, context):
+        """A batch of stored samples, scored in the current batch's forward pass; A-GEM needs the replayed loss's
+        gradient on its own, which a shared pass would make cost a full second backward pass, so it scores them
+        apart."""
+        if context == 0 or self.sampler is None:
             return None
-        if self.sampler is not None:
-            self.pending = self.learner.batch(self.sampler.dataset, next(self.sampler))
-        elif self.generator is not None and not (self.gated and self.learner.scenario.per_context):
-            self.pending = Batch(self.generator.draw(self.args.batch), None, batch.context)
-        return self.pending
+        replayed = self.learner.batch(self.sampler.dataset, next(self.sampler))
+        replayed.shared = self.args.use_replay == "normal"
+        return replayed
 
-    def _replayed(self, batch, scores):
+    def _replayed(self, batch, scores, replayed, context):
         """(scores of the model, global labels or None, contexts, inputs, their context for the previous model,
         tiles) of the replayed samples: the previous model's scores on the replayed rows are those of `inputs`
         repeated `tiles` times (the same inputs once per past context, through a model that ignores the context)."""
-        learner, context = self.learner, self.learner.context
+        learner = self.learner
         if self.args.replay in PREDICTED_TARGETS:
             if self.args.replay == "current":
                 x, x_scores = batch.x, scores
             else:
-                replayed = self.pending
-                if replayed is None:  # not scored in the shared pass
-                    replayed = Batch(self.generator.draw(self.args.batch), None, batch.context)
-                x, x_scores = replayed.x, replayed.scores
-            self.pending = None
-            if not self.learner.scenario.per_context:
+                generated = next((r for r in replayed if "generative" in r.source.provides), None)
+                if generated is None:
+                    return None
+                x, x_scores = generated.batch.x, generated.scores
+            if not learner.scenario.per_context:
                 if x_scores is None:
                     x_scores = learner.model(x, batch.context)
                 return x_scores, None, batch.context, x, batch.context, 1
@@ -205,22 +193,20 @@ class Replay(Component):
             if x_scores is None:
                 x_scores = learner.model(x, batch.context)
             return x_scores.repeat(context, 1), None, contexts, x, batch.context, context
-        if self.sampler is None:
+        own = next((r for r in replayed if r.source is self), None)
+        if own is None:
             return None
-        replayed = self.pending
-        if replayed is None or replayed.scores is None:
-            replayed = learner.batch(self.sampler.dataset, next(self.sampler))
-            replayed.scores = learner.model(replayed.x, replayed.context)
-        self.pending = None
-        return replayed.scores, replayed.y, replayed.context, replayed.x, replayed.context, 1
+        b, b_scores = own.batch, own.scores
+        if b_scores is None:
+            b_scores = learner.model(b.x, b.context)
+        return b_scores, b.y, b.context, b.x, b.context, 1
 
-    def replay_loss(self, batch, scores):
-        replayed = self._replayed(batch, scores)
+    def replay_loss(self, batch, scores, replayed, context):
+        replayed = self._replayed(batch, scores, replayed, context)
         if replayed is None:
             return None
         y_hat, y, contexts, x, x_context, tiles = replayed
-        learner, context = self.learner, self.learner.context
-        select = learner.scenario.select
+        select = self.learner.scenario.select
         if y is None:
             y = torch.zeros(y_hat.shape[0], dtype=torch.long, device=y_hat.device)
         active, targets = select(y_hat, y, contexts, context)
@@ -234,10 +220,10 @@ class Replay(Component):
             targets = old.argmax(1)  # hard targets from the previous model (old units come first among the active)
         return bce_loss(active, targets) if self.bce else F.cross_entropy(active, targets)
 
-    def losses(self, batch, scores):
-        if self.learner.context == 0:
+    def losses(self, batch, scores, replayed, context):
+        if context == 0:
             return {}
-        loss = self.replay_loss(batch, scores)
+        loss = self.replay_loss(batch, scores, replayed, context)
         if loss is None:
             return {}
         loss = self.weights[1] * loss
@@ -246,7 +232,7 @@ class Replay(Component):
         self.g_ref = torch.autograd.grad(loss, self.params, retain_graph=True, allow_unused=True)
         return {"replay": loss if self.args.use_replay == "both" else loss.detach()}
 
-    def before_step(self):
+    def before_step(self, context):
         if self.g_ref is None:
             return
         grads, refs = [], []

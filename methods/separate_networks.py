@@ -16,7 +16,6 @@ from data.experiments import PROTOCOL
 from methods.component import Component
 from models.classifier import build_classifier
 from models.separate import SeparateClassifiers
-from utils.errors import UsageError
 
 UNITS = {"splitMNIST": 100}  # hidden units per network; any other experiment: 400
 DEFAULT_UNITS = 400
@@ -27,7 +26,7 @@ def count_parameters(model):
 
 
 class SeparateNetworks(Component):
-    name = "separate-networks"
+    scenarios = ("task",)
 
     @staticmethod
     def add_args(parser):
@@ -47,13 +46,12 @@ class SeparateNetworks(Component):
         return args.separate_networks
 
     @staticmethod
-    def validate(args):
-        if args.separate_networks and args.scenario != "task":
-            raise UsageError("--separate-networks can only be used with --scenario=task")
+    def describe(args):
+        return "--separate-networks"
 
     @staticmethod
     def stamp(args):
-        return "SepNets" if args.separate_networks else ""
+        return "SepNets"
 
     @staticmethod
     def build_model(args, experiment, scenario):

@@ -14,11 +14,14 @@ from methods.component import Component
 
 
 class SI(Component):
-    name = "si"
 
     @staticmethod
     def enabled(args):
         return args.importance_weighting == "si" and args.weight_penalty
+
+    @staticmethod
+    def describe(args):
+        return "--si" if args.si else "--importance-weighting=si"
 
     def __init__(self, args, learner):
         super().__init__(args, learner)
@@ -33,7 +36,7 @@ class SI(Component):
         self.W = [torch.zeros_like(p) for p in self.params]
         self.previous = [p.detach().clone() for p in self.params]
 
-    def after_step(self):
+    def after_step(self, context):
         pairs = [(w, g, prev, p) for w, prev, p in zip(self.W, self.previous, self.params)
                  if (g := p.grad) is not None]
         if not pairs:
@@ -45,7 +48,7 @@ class SI(Component):
             torch._foreach_copy_(previous, params)
 
     def after_context(self, context, dataset):
-        if context >= self.learner.scenario.n_contexts - 1:
+        if self.learner.scenario.is_last(context):
             return
         with torch.no_grad():
             current = [p.detach().clone() for p in self.params]
@@ -58,6 +61,6 @@ class SI(Component):
             return None
         return sum((o * (p - s) ** 2).sum() for o, p, s in zip(self.omega, self.params, self.start))
 
-    def losses(self, batch, scores):
+    def losses(self, batch, scores, replayed, context):
         value = self.penalty()
         return {} if value is None else {"si": self.args.reg_strength * value}

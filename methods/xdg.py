@@ -34,7 +34,9 @@ def draw_gates(n_contexts, layer_units, prop, seed, device="cpu"):
 
 
 class XdG(Component):
-    name = "xdg"
+    scenarios = ("task",)
+    scenario_note = " (the context must be known at test time)"
+    excludes = {"SeparateNetworks": ""}
 
     @staticmethod
     def add_args(parser):
@@ -54,19 +56,17 @@ class XdG(Component):
         return args.xdg
 
     @staticmethod
+    def describe(args):
+        return "--xdg"
+
+    @staticmethod
     def validate(args):
-        if not args.xdg:
-            return
-        if args.scenario != "task":
-            raise UsageError("--xdg can only be used with --scenario=task (the context must be known at test time)")
-        if not 0 <= args.gating_prop < 1:
+        if args.xdg and not 0 <= args.gating_prop < 1:
             raise UsageError("--gating-prop must be in [0, 1)")
-        if getattr(args, "separate_networks", False):
-            raise UsageError("--xdg and --separate-networks exclude each other")
 
     @staticmethod
     def stamp(args):
-        return f"XdG{args.gating_prop:g}" if args.xdg and args.gating_prop > 0 else ""
+        return f"XdG{args.gating_prop:g}" if args.gating_prop > 0 else ""
 
     def __init__(self, args, learner):
         super().__init__(args, learner)

@@ -30,3 +30,8 @@ class MLP(nn.Module):
             if self.gates is not None and context is not None:
                 x = x * self.gates[i][context]
         return x
+
+
+def context_gated(model):
+    """Whether the output of `model` depends on the context it is told, through gates on its hidden units (XdG)."""
+    return any(isinstance(m, MLP) and m.gates is not None for m in model.modules())

@@ -66,7 +66,7 @@ def test_offline_penalty_and_gradient_equal_the_definition(data_dir):
     learner, experiment, args = make_learner(data_dir, "--ewc", "--scenario", "class", "--lambda", "3")
     ewc = component(learner, FisherImportance)
     model = learner.model
-    assert ewc.penalty() is None and ewc.losses(None, None) == {}
+    assert ewc.penalty() is None and ewc.losses(None, None, [], 1) == {}
     terms = []
     for context in range(2):
         ewc.after_context(context, experiment.train[context])
@@ -79,7 +79,7 @@ def test_offline_penalty_and_gradient_equal_the_definition(data_dir):
             assert torch.equal(a[n], a2[n]) and torch.allclose(f[n], f2[n], rtol=1e-5, atol=1e-12)
     params = dict(model.named_parameters())
     direct = 0.5 * 3 * sum((f[n] * (params[n] - a[n]) ** 2).sum() for a, f in terms for n in params)
-    value = ewc.losses(None, None)["ewc"]
+    value = ewc.losses(None, None, [], 1)["ewc"]
     assert torch.allclose(value, direct, rtol=1e-4) and value > 0
     g1 = torch.autograd.grad(value, list(params.values()))
     g2 = torch.autograd.grad(direct, list(params.values()))
@@ -106,7 +106,7 @@ def test_online_ewc_decays_the_running_fisher(data_dir):
     perturb(model)
     params = dict(model.named_parameters())
     direct = 0.5 * sum((0.5 * running[n] * (params[n] - anchor[n]) ** 2).sum() for n in params)  # gamma * F
-    assert torch.allclose(ewc.losses(None, None)["ewc"], direct, rtol=1e-5)
+    assert torch.allclose(ewc.losses(None, None, [], 1)["ewc"], direct, rtol=1e-5)
     ewc.after_context(4, experiment.train[4])  # the last context: nothing to protect afterwards
     assert torch.equal(ewc.terms[0][1]["fc.layers.0.1.weight"], running["fc.layers.0.1.weight"])
 
@@ -116,7 +116,7 @@ def test_kfac_penalty_equals_the_kronecker_quadratic(data_dir):
     ewc = component(learner, FisherImportance)
     ewc.after_context(0, experiment.train[0])
     perturb(learner.model)
-    value = ewc.losses(None, None)["ewc"]
+    value = ewc.losses(None, None, [], 1)["ewc"]
     expected = 0.0
     for m, info in zip(fisher.linear_layers(learner.model), ewc.kfac):
         dp = torch.cat([m.weight - info["weight"], (m.bias - info["bias"])[:, None]], 1).flatten()

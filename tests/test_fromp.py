@@ -134,7 +134,7 @@ def test_regulariser_zero_after_context_and_grows_with_change(learner_and_data, 
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))
     batch = learner.batch(experiment.train[2], torch.arange(64))
-    assert torch.allclose(fromp.losses(batch, None)["fromp"], fromp.regulariser())
+    assert torch.allclose(fromp.losses(batch, None, [], 1)["fromp"], fromp.regulariser())
 
 
 def test_memory_per_class_and_full_capacity(learner_and_data):
@@ -161,7 +161,7 @@ def test_gradient_clipped_to_norm_one(learner_and_data):
         for p in params:
             p.grad = scale * torch.ones_like(p)
         before = torch.cat([p.grad.flatten() for p in params]).norm()
-        fromp.before_step()
+        fromp.before_step(1)
         after = torch.cat([p.grad.flatten() for p in params]).norm()
         assert torch.isclose(after, torch.tensor(expected if expected else before.item()))
 

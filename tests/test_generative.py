@@ -12,6 +12,7 @@ from data.preprocess import Preprocess
 from data.scenario import Scenario
 from main import build_learner
 from methods.distill import kd_loss
+from methods.component import Replayed
 from methods.generative import GenerativeReplay
 from methods.replay import Replay
 from models.classifier import Classifier
@@ -53,14 +54,16 @@ def _iteration(learner, seed=5):
     c = learner.context
     batch = Batch(x, torch.full((6,), 2 * c, dtype=torch.long), c)
     torch.manual_seed(seed)
-    extra = [b for b in (comp.replay_batch(batch) for comp in learner.components) if b is not None]
-    scores, *extra_scores = learner.forward([batch] + extra)
-    for b, s in zip(extra, extra_scores):
-        b.scores = s
+    asked = [(comp, b) for comp in learner.components if (b := comp.replay_batch(batch, c)) is not None]
+    shared = [b for _, b in asked if b.shared]
+    scores, *shared_scores = learner.forward([batch] + shared)
+    scored = dict(zip(map(id, shared), shared_scores))
+    replayed = [Replayed(comp, b, scored.get(id(b))) for comp, b in asked]
     losses = {}
     for comp in learner.components:
-        losses.update(comp.losses(batch, scores))
-    return losses, extra, batch
+        losses.update(comp.losses(batch, scores, replayed, c))
+    learner.last_replayed = replayed
+    return losses, [r.batch for r in replayed], batch
 
 
 def test_replayed_inputs_come_from_the_previous_generator_and_hard_targets_from_the_previous_classifier():
@@ -69,7 +72,8 @@ def test_replayed_inputs_come_from_the_previous_generator_and_hard_targets_from_
     assert len(extra) == 1 and extra[0].x.shape == (6, 1, 4, 4)   # a batch as large as the training batch
     torch.manual_seed(5)
     assert torch.equal(extra[0].x, gen.previous.sample(6))          # drawn from the frozen previous generator
-    assert gen.generated is extra[0].x                              # ... and also what the generator replays
+    assert learner.last_replayed[0].source is gen                   # ... a batch of the generator's, given to
+    assert learner.last_replayed[0].scores is not None              # the classifier scored in the shared pass
     gx = extra[0].x
     with torch.no_grad():
         targets = replay.previous(gx).argmax(1)
@@ -102,13 +106,12 @@ def test_generator_step_weighs_current_and_generated_batches():
     _, extra, batch = _iteration(learner)
     before = copy.deepcopy(gen.generator)
     torch.manual_seed(9)
-    losses = {}
-    gen.after_iteration(3, 0, losses)
+    losses = gen.after_iteration(3, 0, {}, batch, learner.last_replayed)
     torch.manual_seed(9)
     expected = 0.25 * before.loss(batch.x) + 0.75 * before.loss(extra[0].x)
     assert losses["generator"].item() == pytest.approx(expected.item(), rel=1e-6)
     assert any(not torch.equal(a, b) for a, b in zip(before.parameters(), gen.generator.parameters()))
-    assert gen.generated is None and gen.current is None  # nothing carried into the next iteration
+    assert not hasattr(gen, "generated") and not hasattr(gen, "current")  # it trains on its hook's arguments
 
 
 def test_generator_loss_decreases_on_a_tiny_set():
@@ -118,8 +121,8 @@ def test_generator_loss_decreases_on_a_tiny_set():
     with torch.no_grad():
         start = torch.stack([gen.generator.loss(x) for _ in range(20)]).mean()
     for it in range(200):
-        gen.replay_batch(Batch(x, None, 0))
-        gen.after_iteration(0, it, {})
+        assert gen.replay_batch(Batch(x, None, 0), 0) is None  # nothing to replay in the first context
+        gen.after_iteration(0, it, {}, Batch(x, None, 0), [])
     with torch.no_grad():
         end = torch.stack([gen.generator.loss(x) for _ in range(20)]).mean()
     assert end < 0.8 * start
@@ -157,7 +160,7 @@ def test_frozen_copies_are_not_trained_during_a_context(data_dir, tmp_path):
         optimizer.zero_grad()
         losses["replay"].backward()
         optimizer.step()
-        gen.after_iteration(1, it, losses)
+        gen.after_iteration(1, it, losses, Batch(torch.rand(6, 1, 4, 4), None, 1), learner.last_replayed)
     assert all(torch.equal(a, b) for a, b in zip(prev_gen, gen.previous.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(prev_cls, replay.previous.parameters()))
 

@@ -77,7 +77,7 @@ def test_bce_distill_uses_the_previous_models_sigmoid_for_old_units():
     x = torch.rand(5, 1, 3, 3)
     y = torch.tensor([2, 3, 3, 2, 2])
     scores = learner.model(x)
-    loss = icarl.criterion(scores, Batch(x, y, 1))
+    loss = icarl.criterion(scores, Batch(x, y, 1), 1)
     targets = F.one_hot(y, 4).float()
     targets[:, :2] = torch.sigmoid(previous(x)[:, :2] / 2.0)
     expected = F.binary_cross_entropy_with_logits(scores, targets, reduction="sum") / 5

@@ -34,7 +34,9 @@ def imports_of(path, modules):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            # `from package import module` depends on that module (a package's own __init__ is not an edge)
+            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                     for a in node.names]
         for name in names:
             while name and name not in modules:
                 name = name.rpartition(".")[0]

@@ -27,13 +27,13 @@ def test_owm_projects_gradients_orthogonally_to_stored_inputs(data_dir):
     pre.before_context(0, data)
     fill_grads(model)
     before = grads_of(model)
-    pre.before_step()
+    pre.before_step(1)
     assert all(torch.equal(before[n], g) for n, g in grads_of(model).items())  # nothing stored yet
     pre.after_context(0, data)
     pre.before_context(1, experiment.train[1])
     fill_grads(model)
     before = grads_of(model)
-    pre.before_step()
+    pre.before_step(1)
     after = grads_of(model)
     # the new gradient of the first layer, applied to any stored (augmented) input, changes nothing (checked on the
     # first layer, whose stored inputs span a well-conditioned space; float32 rounding leaves eigenvalues ~1e-7)
@@ -60,7 +60,7 @@ def test_ncl_preconditions_with_inverse_kronecker_factors(data_dir):
         pre.before_context(context, experiment.train[context])
         fill_grads(model, context)
         before = grads_of(model)
-        pre.before_step()
+        pre.before_step(1)
         after = grads_of(model)
         for m, info, (w, b) in zip(fisher.linear_layers(model), fi.kfac,
                                    [("fc.layers.0.1.weight", "fc.layers.0.1.bias"),
@@ -83,7 +83,7 @@ def test_diagonal_fisher_preconditioning(data_dir):
     pre.before_context(1, experiment.train[1])
     fill_grads(learner.model)
     before = grads_of(learner.model)
-    pre.before_step()
+    pre.before_step(1)
     for n, g in grads_of(learner.model).items():
         assert torch.allclose(g, before[n] / (fi.precision[n] + 0.01))
 

@@ -7,7 +7,9 @@ import torch
 from data.preprocess import Preprocess
 from data.scenario import Scenario
 from methods.distill import kd_loss
-from methods.replay import Replay, agem_project, frozen_copy, replay_weights
+from methods.component import Replayed
+from methods.replay import Replay, agem_project, replay_weights
+from utils.nn import frozen_copy
 from models.classifier import Classifier
 from train.learner import Batch, Learner
 from tests.conftest import run_script, tiny
@@ -76,7 +78,7 @@ def test_lwf_in_task_il_sums_the_distillation_losses_of_the_past_heads():
     x = torch.rand(5, 1, 4, 4)
     batch = Batch(x, torch.tensor([4, 5, 4, 4, 5]), 2)
     scores = learner.model(x, 2)
-    losses = replay.losses(batch, scores)
+    losses = replay.losses(batch, scores, [], 2)
     old = previous(x)
     expected = sum(kd_loss(scores[:, 2 * j:2 * j + 2], old[:, 2 * j:2 * j + 2], 2.0) for j in range(2))
     assert torch.allclose(losses["replay"], expected)
@@ -93,7 +95,7 @@ def test_replay_in_class_il_all_so_far_pads_targets_and_weights_by_context():
     replay.before_context(1, None)
     x = torch.rand(5, 1, 4, 4)
     scores = learner.model(x, 1)
-    losses = replay.losses(Batch(x, torch.tensor([2, 3, 2, 2, 3]), 1), scores)
+    losses = replay.losses(Batch(x, torch.tensor([2, 3, 2, 2, 3]), 1), scores, [], 1)
     # new model: units 0..3 active; previous model: units 0..1 (zero targets for 2, 3)
     expected = 0.5 * kd_loss(scores[:, :4], previous(x)[:, :2], 2.0)
     assert torch.allclose(losses["replay"], expected)
@@ -110,11 +112,11 @@ def test_agem_step_in_the_loop_respects_the_constraint():
     x = torch.rand(6, 1, 4, 4)
     y = torch.tensor([2, 3, 2, 3, 2, 3])
     scores = model(x, 1)
-    losses = replay.losses(Batch(x, y, 1), scores)
+    losses = replay.losses(Batch(x, y, 1), scores, [], 1)
     assert not losses["replay"].requires_grad  # inequality: the replayed loss is only a constraint
     refs = [r.clone() for r in replay.g_ref]
     torch.nn.functional.cross_entropy(scores, y).backward()
-    replay.before_step()
+    replay.before_step(1)
     dot = sum((p.grad * r).sum() for p, r in zip(model.parameters(), refs))
     assert dot >= -1e-6
 
@@ -166,16 +168,16 @@ def test_replay_batch_is_scored_in_the_loop_pass(monkeypatch):
                        torch.zeros(10, dtype=torch.long))
     replay.sampler, replay.weights = BatchSampler(stored, 4), replay_weights(1, "class", False, "normal")
     current = Batch(torch.rand(5, 1, 4, 4), torch.tensor([2, 3, 2, 2, 3]), 1)
-    pending = replay.replay_batch(current)
-    assert pending is not None and pending.x.shape[0] == 4
-    scores, pending.scores = learner.forward([current, pending])
+    pending = replay.replay_batch(current, 1)
+    assert pending is not None and pending.x.shape[0] == 4 and pending.shared
+    scores, pending_scores = learner.forward([current, pending])
     calls = []
     monkeypatch.setattr(learner, "model", lambda *a: calls.append(a))  # no further forward pass may happen
-    loss = replay.losses(current, scores)["replay"]
-    expected = 0.5 * torch.nn.functional.cross_entropy(pending.scores, pending.y)
+    loss = replay.losses(current, scores, [Replayed(replay, pending, pending_scores)], 1)["replay"]
+    expected = 0.5 * torch.nn.functional.cross_entropy(pending_scores, pending.y)
     assert not calls and torch.allclose(loss, expected)
     replay.args.use_replay = "inequality"  # A-GEM scores its replayed batch apart
-    assert replay.replay_batch(current) is None
+    assert not replay.replay_batch(current, 1).shared
 
 
 @pytest.mark.parametrize("flags", [

@@ -26,7 +26,7 @@ def sgd_step(model, si, g, lr=0.1):
     model.w.grad = torch.tensor([g], dtype=torch.float64)
     with torch.no_grad():
         model.w -= lr * model.w.grad
-    si.after_step()
+    si.after_step(0)
 
 
 def test_importance_by_hand():
@@ -35,7 +35,7 @@ def test_importance_by_hand():
     sgd_step(model, si, 2.0)    # w 1.0 -> 0.8: W += -2 * -0.2 = 0.4
     sgd_step(model, si, -1.0)   # w 0.8 -> 0.9: W += 1 * 0.1 = 0.1
     model.w.grad = None
-    si.after_step()             # a parameter without gradient is left alone
+    si.after_step(0)             # a parameter without gradient is left alone
     assert torch.allclose(si.W[0], torch.tensor([0.5], dtype=torch.float64))
     assert si.penalty() is None and si.losses(None, None) == {}
     si.after_context(0, None)   # total change -0.1: omega = 0.5 / (0.01 + 0.1)

@@ -15,7 +15,6 @@ from data.scenario import Scenario
 from eval.evaluate import accuracy_row
 from eval.metrics import summarise
 from methods import enabled_components
-from methods.baselines import Joint
 from models import pretrained
 from models.classifier import build_classifier
 from train.learner import Learner
@@ -29,7 +28,7 @@ def build_learner(args, experiment, device):
     scenario = Scenario(args.scenario, args.contexts, experiment.classes_per_context, args.singlehead,
                         args.active_classes)
     components = enabled_components(args)
-    factory = next((c.build_model for c in components if c.build_model is not None), None)
+    factory = next((c.build_model for c in components if "build_model" in c.claims(args)), None)
     model = (factory or build_classifier)(args, experiment, scenario).to(device)
     pretrained.prepare(model, args, load=args.train)  # --pre-convE, --freeze-convE (with --test: the saved model)
     learner = Learner(model, scenario, experiment, args, device)
@@ -80,7 +79,7 @@ def run(args, stamp):
         eval_seconds[0] += time.perf_counter() - t
 
     if args.train:
-        plan = Joint.plan(experiment.train) if args.joint else list(enumerate(experiment.train))
+        plan = learner.plan(experiment.train)
         phase_seconds = train(learner, plan, args.iters, args.batch, after_context=evaluate, quiet=args.quiet)
         timings["train"] = sum(phase_seconds)
         timings["train_per_phase"] = phase_seconds

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from data.tensorset import Batch
+from data.tensorset import Batch, BatchSampler
 
 
 class Learner:
@@ -12,6 +12,15 @@ class Learner:
         self.device = device
         self.components = []
         self.context = 0  # the context being (or last) trained: units of contexts 0..context are "seen"
+
+    def provider(self, name):
+        """The component that `provides` `name` (e.g. "memory": the buffer; "generative": replayed samples of a
+        generator), or None: how components find each other's data without importing each other's classes."""
+        return next((c for c in self.components if name in c.provides), None)
+
+    def owner(self, hook):
+        """The component that defines the CLAIMED `hook` (cli.options.check_combinations made it unique), or None."""
+        return next((c for c in self.components if hook in type(c).claims(self.args)), None)
 
     def batch(self, dataset, index):
         context = dataset.batch_context(index)
@@ -37,14 +46,20 @@ class Learner:
         active, targets = self.scenario.select(scores, batch.y, batch.context, self.context)
         return F.cross_entropy(active, targets)
 
-    def criterion(self, scores, batch):
-        for component in reversed(self.components):
-            if component.criterion is not None:
-                return component.criterion(scores, batch)
-        return self.cross_entropy(scores, batch)
+    def criterion(self, scores, batch, context):
+        owner = self.owner("criterion")
+        return owner.criterion(scores, batch, context) if owner else self.cross_entropy(scores, batch)
 
     def predict(self, x, context):
-        for component in reversed(self.components):
-            if component.predict is not None:
-                return component.predict(x, context)
-        return self.model(x, context)
+        owner = self.owner("predict")
+        return owner.predict(x, context) if owner else self.model(x, context)
+
+    def plan(self, train_sets):
+        """The phases to train: (context, TensorSet) per context, unless a component plans otherwise (--joint)."""
+        owner = self.owner("plan")
+        return owner.plan(train_sets) if owner else list(enumerate(train_sets))
+
+    def batch_sampler(self, dataset, batch_size, context):
+        """Batches to train on: random without replacement, unless a component samples otherwise."""
+        owner = self.owner("batch_sampler")
+        return owner.batch_sampler(dataset, batch_size, context) if owner else BatchSampler(dataset, batch_size)

@@ -4,7 +4,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from data.tensorset import BatchSampler
+from methods.component import Replayed
 from utils.nn import make_optimizer
 
 LOG_EVERY = 25  # iterations between progress-bar updates (reading a loss value syncs the device)
@@ -31,14 +31,6 @@ def context_iterations(components, context, iters):
     return iters
 
 
-def batch_sampler(components, dataset, batch_size):
-    """The last component's batch_sampler, else random batches without replacement."""
-    for component in reversed(components):
-        if component.batch_sampler is not None:
-            return component.batch_sampler(dataset, batch_size)
-    return BatchSampler(dataset, batch_size)
-
-
 def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
     """Train on `plan`, a list of (context id, TensorSet); call `after_context(context)` after each.
 
@@ -57,23 +49,24 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
             component.before_context(context, dataset)
         if args.optimizer == "adam_reset" and step > 0:
             optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
-        sampler = batch_sampler(components, dataset, batch_size)
+        sampler = learner.batch_sampler(dataset, batch_size, context)
         bar = tqdm(range(context_iterations(components, context, iters)), desc=f"context {step + 1}/{len(plan)}",
                    disable=quiet or None, leave=False, dynamic_ncols=True)
         model.train()
         for iteration in bar:
             batch = learner.batch(dataset, next(sampler))
-            replayed = [b for b in (c.replay_batch(batch) for c in components) if b is not None]
+            replayed = [(c, b) for c in components if (b := c.replay_batch(batch, context)) is not None]
+            shared = [b for _, b in replayed if b.shared]
             if needs_scores:
-                scores, *replayed_scores = learner.forward([batch] + replayed)
+                scores, *shared_scores = learner.forward([batch] + shared)
             else:
-                scores, replayed_scores = None, [None] * len(replayed)
-            for b, s in zip(replayed, replayed_scores):
-                b.scores = s
-            losses = {"current": learner.criterion(scores, batch)}
+                scores, shared_scores = None, [None] * len(shared)
+            scored = dict(zip(map(id, shared), shared_scores))
+            replayed = [Replayed(c, b, scored.get(id(b))) for c, b in replayed]
+            losses = {"current": learner.criterion(scores, batch, context)}
             weight = 1.0
             for component in components:
-                losses.update(component.losses(batch, scores))
+                losses.update(component.losses(batch, scores, replayed, context))
                 weight *= component.current_weight(context)
             total = weight * losses["current"]
             for name, value in losses.items():
@@ -82,11 +75,11 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             for component in components:
-                component.before_step()
+                component.before_step(context)
             optimizer.step()
             for component in components:
-                component.after_step()
-                component.after_iteration(context, iteration, losses)
+                component.after_step(context)
+                losses.update(component.after_iteration(context, iteration, losses, batch, replayed) or {})
             if not bar.disable and iteration % LOG_EVERY == 0:
                 bar.set_postfix(progress(learner, batch, scores, total, losses), refresh=False)
         bar.close()

@@ -10,8 +10,8 @@ Iterations are counted over the whole run from 1, as in the paper's code: iterat
 it), and a quantity is logged when that number is a multiple of its log interval.
 
 Generative models: a component with a method `sample(n)` returning n images (n, channels, height, width) with values
-in [0, 1] is drawn from every `--sample-log` iterations (visdom) and after every context (pdf). No such component
-exists yet; this is the hook for them.
+in [0, 1] is drawn from every `--sample-log` iterations (visdom) and after every context (pdf): BI-R's model and
+the Generative Classifier's VAEs have one.
 """
 import time
 
@@ -20,10 +20,10 @@ import torch
 from eval.evaluate import accuracy
 from methods.component import Component
 from train.loop import context_iterations
+from utils.nn import eval_mode
 
 
 class Monitor(Component):
-    name = "monitor"
 
     def __init__(self, args, learner, test_sets, plots=None):
         super().__init__(args, learner)
@@ -41,7 +41,7 @@ class Monitor(Component):
         self.base = self.next_base
         self.next_base += context_iterations(self.learner.components, context, self.args.iters)
 
-    def after_iteration(self, context, iteration, losses):
+    def after_iteration(self, context, iteration, losses, batch, replayed):
         t = self.base + iteration + 1
         args = self.args
         if t % args.loss_log == 0:
@@ -82,12 +82,8 @@ class Monitor(Component):
 
     @torch.no_grad()
     def _sample(self):
-        model = self.learner.model
-        was_training = model.training
-        model.eval()
-        images = self.sampler.sample(self.args.sample_n).detach().float().clamp(0, 1).cpu()
-        model.train(was_training)
-        return images
+        with eval_mode(self.learner.model):
+            return self.sampler.sample(self.args.sample_n).detach().float().clamp(0, 1).cpu()
 
     def history(self):
         """What was logged, for the results JSON: accuracy per context (None before it was trained) and losses."""

@@ -10,19 +10,19 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from utils.nn import eval_mode
+
 LOG_EVERY = 25  # iterations between progress-bar updates (reading a value syncs the device)
 
 
 @torch.no_grad()
 def accuracy(model, dataset, preprocess, n=None, chunk=1000):
-    was_training = model.training
-    model.eval()
     n = len(dataset) if n is None else min(n, len(dataset))
     correct = torch.zeros((), dtype=torch.long, device=dataset.device)
-    for start in range(0, n, chunk):
-        index = torch.arange(start, min(start + chunk, n), device=dataset.device)
-        correct += (model(preprocess(dataset.images[index], 0)).argmax(1) == dataset.labels[index]).sum()
-    model.train(was_training)
+    with eval_mode(model):
+        for start in range(0, n, chunk):
+            index = torch.arange(start, min(start + chunk, n), device=dataset.device)
+            correct += (model(preprocess(dataset.images[index], 0)).argmax(1) == dataset.labels[index]).sum()
     return correct.item() / max(n, 1)
 
 

@@ -1,5 +1,6 @@
 """Small torch helpers every layer may use: optimizers as in the paper's protocol, evaluation mode for a block, the
 fully connected layers of a model, and a recorder of their inputs and outputs."""
+import copy
 from contextlib import contextmanager
 
 import torch
@@ -47,3 +48,11 @@ def record_linear(model, layers=None):
     finally:
         for h in handles:
             h.remove()
+
+
+def frozen_copy(model):
+    """A copy of `model` in evaluation mode without gradients: the model as it was, e.g. at the end of a context."""
+    previous = copy.deepcopy(model).eval()
+    for p in previous.parameters():
+        p.requires_grad_(False)
+    return previous
