@@ -3,7 +3,7 @@
 import os
 import sys
 
-from cli.options import parse
+from cli.options import describe_defaults, parse
 from cli.stamp import param_stamp
 from eval.metrics import format_table
 from train import experiment
@@ -18,6 +18,9 @@ def run(args):
 
 def main(argv=None):
     args = parse(argv)
+    if args.print_defaults:
+        print(describe_defaults(argv))
+        return 0
     if args.get_stamp:
         print(param_stamp(args))
         return 0

@@ -8,7 +8,7 @@ import importlib.util
 import sys
 
 from data.experiments import EXPERIMENTS, PROTOCOL
-from methods import COMPONENTS
+import methods
 from utils.errors import UsageError
 
 
@@ -22,6 +22,8 @@ def add_general(parser, store="./store", pretrain=False):
     g = parser.add_argument_group("General")
     if not pretrain:
         g.add_argument("--get-stamp", action="store_true", help="print the parameter stamp and exit")
+        g.add_argument("--print-defaults", action="store_true",
+                       help="print every hyper-parameter this run would use and where its value comes from, and exit")
     g.add_argument("--seed", type=int, default=0, help="random seed (for every random module)")
     g.add_argument("--no-gpus", action="store_false", dest="cuda", help="don't use GPUs")
     g.add_argument("--no-save", action="store_false", dest="save", help="don't save the trained model")
@@ -115,7 +117,7 @@ def build_parser(prog="main", description="Continual learning: one experiment in
     parser = Parser(f"./{prog}.py", description=description, allow_abbrev=False)  # --si must not mean --singlehead
     for add in (add_general, add_problem, add_model, add_training, add_evaluation):
         add(parser)
-    for component in COMPONENTS:
+    for component in methods.COMPONENTS:
         component.add_args(parser)
     return parser
 
@@ -198,11 +200,19 @@ def check_combinations(args, components):
             claimed[hook] = a
 
 
-def parse(argv=None, prog="main", components=COMPONENTS):
+def parse(argv=None, prog="main", components=None, steps=None):
+    """Parse, expand convenience flags, fill the paper's defaults, check (components: methods.COMPONENTS as it is at
+    the call); `steps` (a dict) receives copies of the options after each of the first three steps (for
+    --print-defaults)."""
+    components = methods.COMPONENTS if components is None else components
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    if steps is not None:
+        steps["parsed"] = dict(vars(args))
     for component in components:
         component.expand(args)
+    if steps is not None:
+        steps["expanded"] = dict(vars(args))
     set_defaults(args)
     for component in components:
         component.set_defaults(args)
@@ -212,3 +222,55 @@ def parse(argv=None, prog="main", components=COMPONENTS):
     for component in components:
         component.validate(args)
     return args
+
+
+NOT_HYPER = {"get_stamp", "print_defaults", "train", "data_dir", "model_dir", "plot_dir", "results_dir", "quiet",
+             "time", "pdf", "visdom", "visdom_server", "visdom_port", "cuda", "save"}
+
+
+def describe_defaults(argv, prog="main", components=None):
+    """Every hyper-parameter of the run `argv` describes, with where its value comes from: the command line, a
+    convenience flag (e.g. --ewc), the paper's default for this experiment and scenario, or the option's default.
+    Lists the shared options and those of the enabled components. Returns the text."""
+    components = methods.COMPONENTS if components is None else components
+    steps = {}
+    args = parse(argv, prog, components, steps)
+    parser = build_parser(prog)
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    given = set(vars(parser.parse_args(argv)))
+    enabled = [c for c in components if c.enabled(args)]
+    groups, owned = [], set()
+    probe = build_parser(prog)
+    for group in probe._action_groups[2:]:  # after argparse's own 'positional' and 'options' groups
+        groups.append((group.title, [(a.dest, a.option_strings[0]) for a in group._group_actions
+                                     if a.dest not in NOT_HYPER]))
+    shared_titles = {"General", "Problem Specification", "Parameters Main Model", "Training Parameters",
+                     "Evaluation Parameters"}
+    shown = set()
+    for c in enabled:  # a component's group: the flags its add_args declares
+        sub = Parser("x", add_help=False)
+        c.add_args(sub)
+        shown |= {a.dest for a in sub._actions}
+    lines = [f"Options of this run ({args.experiment}, {args.scenario}-incremental; "
+             f"methods: {', '.join(c.describe(args) for c in enabled) or 'None (fine-tuning)'}):"]
+    for title, dests in groups:
+        dests = [(d, flag) for d, flag in dests if title in shared_titles or d in shown]
+        if not dests:
+            continue
+        lines.append(title)
+        for d, flag in dests:
+            value = getattr(args, d)
+            if d in given:
+                source = "command line"
+            elif steps["expanded"][d] != steps["parsed"][d]:
+                source = "set by a method flag"
+            elif steps["expanded"][d] is None and value is not None:
+                source = f"paper default ({args.experiment}, {args.scenario})"
+            elif steps["expanded"][d] != value:
+                source = f"paper default ({args.experiment}, {args.scenario})"
+            else:
+                source = "default"
+            lines.append(f"  {flag:26s} {str(value):14s} {source}")
+    return "\n".join(lines)
+

@@ -33,6 +33,6 @@ COMPONENTS = [
 ]
 
 
-def enabled_components(args, components=COMPONENTS):
-    """The components the parsed options `args` switch on, in hook order."""
-    return [c for c in components if c.enabled(args)]
+def enabled_components(args, components=None):
+    """The components the parsed options `args` switch on, in hook order (of COMPONENTS as it is at the call)."""
+    return [c for c in (COMPONENTS if components is None else components) if c.enabled(args)]
