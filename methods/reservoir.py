@@ -1,0 +1,51 @@
+"""Reservoir sampling (Vitter's algorithm R) as a tensor operation, for a memory buffer filled over a stream.
+
+With `budget` slots, sample number t (0-based, counted over the whole stream) goes into slot t while t < budget;
+after that it replaces slot j = randint(0, t) (inclusive) if j < budget, else it is dropped. After n samples the
+buffer is a uniformly random subset of min(n, budget) of them. A batch is processed at once with exactly these
+semantics: each sample draws its own j, and when samples of one batch pick the same slot the later one wins, as it
+would in the sequential loop. No per-sample Python, no host sync: the count seen is a host int.
+"""
+import torch
+
+
+class Reservoir:
+    """`budget` slots of rows of one or more tensors (e.g. stream indices, or images, labels and contexts), fed
+    batch after batch with `add`. `contents()` gives the filled slots (views: clone to keep a snapshot)."""
+
+    def __init__(self, budget):
+        if budget < 0:
+            raise ValueError("the budget cannot be negative")
+        self.budget, self.seen, self._store = budget, 0, None
+
+    def __len__(self):
+        return min(self.seen, self.budget)
+
+    def slots(self, n, device):
+        """[n] target slot of each of the next n samples; `budget` (a scratch row) for those that are dropped or
+        overwritten later in the same batch, so that duplicates remain only where nothing is read."""
+        position = torch.arange(n, device=device)
+        t = self.seen + position
+        j = torch.randint(1 << 62, (n,), device=device) % (t + 1)  # exact uniform integer in [0, t]
+        j = torch.where(t < self.budget, t, j)
+        j = torch.where(j < self.budget, j, self.budget)
+        last = torch.full((self.budget + 1,), -1, device=device).scatter_reduce_(0, j, position, "amax")
+        return torch.where(last[j] == position, j, self.budget)
+
+    def add(self, *tensors):
+        """Offer a batch: rows of `tensors` (all of the same length) are the batch's samples, in stream order."""
+        n = tensors[0].shape[0]
+        if self._store is None:
+            self._store = [torch.zeros((self.budget + 1,) + x.shape[1:], dtype=x.dtype, device=x.device)
+                           for x in tensors]
+        if self.budget > 0 and n > 0:
+            target = self.slots(n, tensors[0].device)
+            for store, x in zip(self._store, tensors):
+                store.index_copy_(0, target, x)
+        self.seen += n
+
+    def contents(self):
+        """The filled slots of each stored tensor; empty tensors before anything was added."""
+        if self._store is None:
+            return ()
+        return tuple(store[:len(self)] for store in self._store)
