@@ -1,9 +1,6 @@
 """The parameter stamp: a name for a run made from every option that changes its result."""
 from methods import enabled_components
-
-
-def _num(x):
-    return f"{x:g}"
+from methods.component import num
 
 
 def problem_stamp(args):
@@ -24,7 +21,7 @@ def model_stamp(args):
         conv += ("-gp" if args.global_pooling else "")
         parts.append(conv)
     fc = f"F{args.fc_layers}x{args.fc_units}"
-    fc += (f"-d{_num(args.fc_drop)}" if args.fc_drop > 0 else "") + ("-bn" if args.fc_bn == "yes" else "")
+    fc += (f"-d{num(args.fc_drop)}" if args.fc_drop > 0 else "") + ("-bn" if args.fc_bn == "yes" else "")
     fc += ("" if args.fc_nl == "relu" else f"-{args.fc_nl}")
     parts.append(fc)
     return "-".join(parts)
@@ -41,8 +38,8 @@ def conv_init_stamp(args):
 
 
 def train_stamp(args):
-    s = f"i{args.iters}-lr{_num(args.lr)}-b{args.batch}{conv_init_stamp(args)}-{args.optimizer}"
-    return s + (f"-m{_num(args.momentum)}" if args.optimizer == "sgd" and args.momentum > 0 else "")
+    s = f"i{args.iters}-lr{num(args.lr)}-b{args.batch}{conv_init_stamp(args)}-{args.optimizer}"
+    return s + (f"-m{num(args.momentum)}" if args.optimizer == "sgd" and args.momentum > 0 else "")
 
 
 def param_stamp(args):

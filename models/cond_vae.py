@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.fc import MLP
+from utils.nn import eval_mode
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -115,13 +116,10 @@ class CondVAE(nn.Module):
     def sample(self, modes=None, gate=None, n=None):
         """Images from the model: z from the prior modes `modes` (LongTensor; GMM prior) or N(0, I) (`n` of them),
         decoded with `gate`, images = the decoder's Bernoulli means. Batch-norm in evaluation mode."""
-        was_training = self.training
-        self.eval()
-        if self.prior == "GMM":
-            mean, logvar = self.z_means[modes], self.z_logvars[modes]
-            z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
-        else:
-            z = torch.randn(n, self.z_dim, device=self.to_pixels.weight.device)
-        images = torch.sigmoid(self.decode(z, gate))
-        self.train(was_training)
-        return images
+        with eval_mode(self):
+            if self.prior == "GMM":
+                mean, logvar = self.z_means[modes], self.z_logvars[modes]
+                z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+            else:
+                z = torch.randn(n, self.z_dim, device=self.to_pixels.weight.device)
+            return torch.sigmoid(self.decode(z, gate))
