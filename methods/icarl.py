@@ -48,6 +48,8 @@ class ICaRL(Component):
 
     @staticmethod
     def validate(args):
+        if args.icarl and args.scenario != "class":
+            raise UsageError("--icarl can only be used with --scenario=class")
         if args.bce_distill and args.scenario != "class":
             raise UsageError("--bce-distill can only be used with --scenario=class")
         if args.bce_distill and not args.bce:
