@@ -72,7 +72,7 @@ class _Sweep:
             self.by_path.setdefault(job.path, []).append(job)
         self.finished = 0
 
-    def settle(self, path):
+    def settle(self, path, quiet=False):
         """Look at the stored result of `path`; fill its jobs if it is usable. Returns True if nothing is left to
         compute for it."""
         group = self.by_path[path]
@@ -86,7 +86,7 @@ class _Sweep:
                 j.result, j.error = None, stored.diverged_message(found)
             print(f"FAILED {_label(group[0])} (seed {group[0].seed}): {group[0].error}", flush=True)
             return True
-        if state == "rerun":
+        if state == "rerun" and not quiet:
             print(f"note: rerunning {_label(group[0])} (seed {group[0].seed}): {path} is not usable: {found}",
                   flush=True)
         return False
@@ -148,7 +148,7 @@ def execute(jobs, workers=None, ray_address=None, expect=None):
             for path in waiting:
                 if not s.claim(path):
                     others.append(path)
-                elif s.settle(path):  # another sweep finished it meanwhile
+                elif s.settle(path, quiet=True):  # another sweep finished it meanwhile
                     s.release(path)
                 else:
                     mine.append(s.by_path[path][0])
