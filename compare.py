@@ -25,6 +25,9 @@ def main(argv=None, methods=None):
     s = sweep.setup(argv, "compare", "Compare continual-learning methods over seeds.", DROPS, owned.items())
     args = s.args
     sweep.check_methods(s.sweep, methods, args.scenario)
+    for method in methods:
+        if method.owns:
+            sweep.check_owned(s, method)
     groups = []  # (method, its jobs over the seeds)
     for method in methods:
         if sweep.applies(method, args.scenario, s.sweep):

@@ -285,7 +285,10 @@ def _execute_pool(todo, workers, s):
                         pass
         for p in procs:
             p.join()
-    except KeyboardInterrupt:
+    except BaseException as e:  # Ctrl-C, or any error here (a closed output pipe): no worker is left behind
+        if not isinstance(e, KeyboardInterrupt):
+            _terminate(procs)
+            raise
         stopping = list(running.values())
 
         def now(signum, frame):  # a second Ctrl-C: stop at once

@@ -13,7 +13,7 @@ from cli.options import build_parser, parse
 from cli.stamp import param_stamp
 from sweep.catalogue import DROP_HELP
 from sweep.execute import DEFAULT_THREADS
-from utils import argtypes as t
+from utils import argtypes as t, io
 from utils.errors import UsageError
 
 
@@ -41,13 +41,14 @@ def sweep_parser(prog, description, drops, owned=()):
     return p
 
 
-def _finite(kind):
+def _checked(kind):
+    """Check the text as main.py's type would (floats also finite) but keep it as typed: it is passed on."""
     def parse(text):
         value = kind(text)
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(text)
-        return value
-    parse.__name__ = "finite number"
+        return text
+    parse.__name__ = "finite number" if kind is float else getattr(kind, "__name__", "value")
     return parse
 
 
@@ -58,7 +59,7 @@ def _option_types(prog):
     for action in build_parser(prog)._actions:
         kind = action.type
         for option in action.option_strings:
-            types[option] = _finite(float) if kind is float else (lambda v: v) if kind is None else kind
+            types[option] = None if kind is None else _checked(kind)
     return types
 
 
@@ -163,12 +164,21 @@ def method_jobs(s, method, key=None, extra_tokens=(), **fmt):
     """The runs of `method` over the seeds of setup `s` (None, with a printed note, if main.py refuses them)."""
     own = method_tokens(method, s.args, **fmt) + list(extra_tokens)
     given = owned_tokens(s.sweep, method)
-    if given:  # main.py refusing the user's value for a method's option is the user's error, not the method's
-        args, reason = try_parse([*s.shared, *own, *given, f"--seed={s.seeds[0]}"])
-        if args is None and try_parse([*s.shared, *own, f"--seed={s.seeds[0]}"])[0] is not None:
-            raise UsageError(f"{' '.join(given)} (for {method.name}): {reason}")
+    check_owned(s, method, own, given)
     tokens = own + given
     return make_jobs(key or (method.name,), tokens, s.shared, s.seeds, s.args.results_dir, method.name)
+
+
+def check_owned(s, method, own=None, given=None):
+    """A value the user gave for a method's own option (e.g. --tau=-1) that main.py refuses is a usage error of
+    the sweep, whether or not the method runs in it; a method main.py refuses by itself is only left out."""
+    own = method_tokens(method, s.args) if own is None else own
+    given = owned_tokens(s.sweep, method) if given is None else given
+    if not given:
+        return
+    args, reason = try_parse([*s.shared, *own, *given, f"--seed={s.seeds[0]}"])
+    if args is None and try_parse([*s.shared, *own, f"--seed={s.seeds[0]}"])[0] is not None:
+        raise UsageError(f"{' '.join(given)} (for {method.name}): {reason}")
 
 
 @dataclass
@@ -211,6 +221,7 @@ def setup(argv, prog, description, drops, owned=(), add_args=None):
     threads = sweep_args.threads or DEFAULT_THREADS
     shared = [*shared, f"--threads={threads}"]  # in every run's command line: the same numbers however it runs
     args = base_args([*shared, f"--seed={sweep_args.seed}"], prog)
+    io.check_writable(args.results_dir, "--results-dir")
     seeds = list(range(sweep_args.seed, sweep_args.seed + sweep_args.n_seeds))
     import torch
     from utils.runtime import choose_device

@@ -42,7 +42,8 @@ def inspect(path, stamp, expect):
         return "rerun", f"it is not readable JSON ({type(e).__name__})"
     if not isinstance(record, dict):
         return "rerun", "it is not a results record"
-    missing = [k for k in RECORD_FIELDS if k not in record]
+    diverged = record.get("status") == "diverged"
+    missing = [k for k in RECORD_FIELDS if k not in record and not (diverged and k == "average_accuracy")]
     if missing:
         return "rerun", f"it lacks {', '.join(missing)} (an unfinished or foreign record)"
     if record["stamp"] != stamp or record["record"] != "training":
@@ -50,7 +51,12 @@ def inspect(path, stamp, expect):
     options = record["options"]
     if not isinstance(options, dict) or not isinstance(options.get("contexts"), int):
         return "rerun", "its options are not a run's options"
-    if record["status"] == "diverged":
+    made = {"threads": record["threads"], "device": str(record["device"]).split(":")[0],
+            "torch": record["versions"].get("torch") if isinstance(record["versions"], dict) else None}
+    for key, want in (expect or {}).items():
+        if made.get(key) != want:
+            return "rerun", f"it was made with {key} {made.get(key)}, this sweep uses {want}"
+    if diverged:
         return "diverged", record
     if record["status"] != "finished":
         return "rerun", f"its status is {record['status']!r}"
@@ -61,11 +67,6 @@ def inspect(path, stamp, expect):
         problem = "it has no total time"
     if problem:
         return "rerun", problem
-    made = {"threads": record["threads"], "device": str(record["device"]).split(":")[0],
-            "torch": (record["versions"] or {}).get("torch") if isinstance(record["versions"], dict) else None}
-    for key, want in (expect or {}).items():
-        if made.get(key) != want:
-            return "rerun", f"it was made with {key} {made.get(key)}, this sweep uses {want}"
     return "done", record
 
 

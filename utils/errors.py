@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 bad or missing data, or an output that could not be writte
 141 the output pipe was closed (`... | head`).
 """
 import os
+import signal
 import sys
 
 
@@ -64,14 +65,19 @@ def os_error_line(e):
 def run_cli(main, argv=None):
     """Run `main(argv)`; user-fixable problems end the program with one line on stderr and a non-zero code."""
     try:
-        return main(argv)
+        code = main(argv)
+        sys.stdout.flush()  # a closed pipe shows here when the output was buffered
+        return code
     except ONE_LINE as e:
+        if isinstance(e, Interrupted):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # what had to stop has stopped: a second Ctrl-C is moot
         print(f"{'interrupted' if isinstance(e, Interrupted) else 'error'}: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
     except BrokenPipeError:  # the reader of our output went away (`./compare.py | head`): stop quietly
         _quiet_stdout()
         sys.exit(141)
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: we are already exiting, at once
         print("interrupted: finished results are on disk; unfinished ones were not written", file=sys.stderr)
         sys.exit(130)
     except MemoryError:

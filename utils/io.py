@@ -15,6 +15,18 @@ def _umask():
     return mask
 
 
+def _os_error(e):
+    """The OSError behind `e` (itself, or what it was raised while handling: torch.save reports a failed write as
+    a RuntimeError), or None."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, OSError):
+            return e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return None
+
+
 def write_atomic(path, write):
     """Call write(binary file) on a temporary file beside `path`, then move it into place."""
     folder = os.path.dirname(path) or "."
@@ -28,8 +40,11 @@ def write_atomic(path, write):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:  # a full disk, a file too large, no permission: one line naming the file
-        raise OutputError(f"could not write {path} ({e.strerror or type(e).__name__})") from None
+    except Exception as e:  # a full disk, a file too large, no permission: one line naming the file
+        cause = _os_error(e)
+        if cause is None:
+            raise
+        raise OutputError(f"could not write {path} ({cause.strerror or type(cause).__name__})") from None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
