@@ -24,18 +24,23 @@ def main(argv=None, methods=None):
             owned.setdefault(option, []).append(m.name)
     s = sweep.setup(argv, "compare", "Compare continual-learning methods over seeds.", DROPS, owned.items())
     args = s.args
+    sweep.check_methods(s.sweep, methods, args.scenario)
+    for method in methods:
+        if method.owns:
+            sweep.check_owned(s, method)
     groups = []  # (method, its jobs over the seeds)
     for method in methods:
         if sweep.applies(method, args.scenario, s.sweep):
             jobs = sweep.method_jobs(s, method)
             if jobs:
                 groups.append((method, jobs))
-    failed = sweep.run_all(s, [j for _, jobs in groups for j in jobs])
+    every = [j for _, jobs in groups for j in jobs]
+    failed = sweep.run_all(s, every)
     rows, curves = summarise(groups)
     print_table(rows, args, len(s.seeds))
-    name = sweep.summary_name("summary", args)
+    name = sweep.summary_name("summary", args, every)
     if rows:
-        sweep.write_table(rows, os.path.join(args.results_dir, name))
+        sweep.write_table(rows, os.path.join(args.results_dir, name), every)
         pdf = os.path.join(args.plot_dir, name + ".pdf")
         plot(pdf, rows, curves, args)
         print(f"=> table: {os.path.join(args.results_dir, name)}.csv (.json)\n=> plot: {pdf}")

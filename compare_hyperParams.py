@@ -59,6 +59,7 @@ def main(argv=None, grids=GRIDS):
     s = sweep.setup(argv, "compare_hyperParams", "Grid searches of the methods' hyper-parameters.", DROPS,
                     add_args=add_args)
     args = s.args
+    sweep.check_methods(s.sweep, [sweep.PAPER_METHODS[0]] + [g.method for g in grids], args.scenario)
     budgets = sweep.budget_list(s.sweep.budgets, FROMP_BUDGETS.get(args.experiment, FROMP_BUDGETS["CIFAR100"]))
     base = sweep.method_jobs(s, sweep.PAPER_METHODS[0]) or []
     curves = []  # (grid, budget or None, values, jobs)
@@ -78,7 +79,8 @@ def main(argv=None, grids=GRIDS):
             if not values:
                 break
             curves.append((grid, budget, values, jobs))
-    failed = sweep.run_all(s, base + [j for c in curves for j in c[3]])
+    every = base + [j for c in curves for j in c[3]]
+    failed = sweep.run_all(s, every)
     base_acc = sweep.accuracies(base).get(("None",))
     base_mean = sweep.mean_sem(base_acc)[0] if base_acc else float("nan")
     rows = [{"method": "None", "parameter": "", "budget": "", "value": 0, "n": len(base_acc or []),
@@ -94,9 +96,9 @@ def main(argv=None, grids=GRIDS):
                              "budget": "" if budget is None else budget, "value": v, "n": len(a),
                              "mean": points[-1][1]})
         report(grid, budget, points, base_mean)
-    name = sweep.summary_name("hyperParams", args)
+    name = sweep.summary_name("hyperParams", args, every)
     if rows:
-        sweep.write_table(rows, os.path.join(args.results_dir, name))
+        sweep.write_table(rows, os.path.join(args.results_dir, name), every)
         pdf = os.path.join(args.plot_dir, name + ".pdf")
         plot(pdf, curves, rows, base_mean, args)
         print(f"=> table: {os.path.join(args.results_dir, name)}.csv (.json)\n=> plot: {pdf}")

@@ -43,6 +43,7 @@ def main(argv=None, methods=METHODS):
     s = sweep.setup(argv, "compare_replay", "Methods that store data, over memory budgets.", DROPS,
                     add_args=add_args)
     args = s.args
+    sweep.check_methods(s.sweep, PAPER_METHODS[:2] + list(methods), args.scenario)
     budgets = sweep.budget_list(s.sweep.budgets, BUDGETS.get(args.experiment, BUDGETS["splitMNIST"]))
     references = [(m, sweep.method_jobs(s, m)) for m in PAPER_METHODS[:2]]
     references = [(m, jobs) for m, jobs in references if jobs]
@@ -65,7 +66,8 @@ def main(argv=None, methods=METHODS):
                 jobs += found
         if used:
             lines.append((method, used, jobs))
-    failed = sweep.run_all(s, [j for _, jobs in references for j in jobs] + [j for c in lines for j in c[2]])
+    every = [j for _, jobs in references for j in jobs] + [j for c in lines for j in c[2]]
+    failed = sweep.run_all(s, every)
     rows = []
     for method, jobs in references:
         acc = sweep.accuracies(jobs).get((method.name,))
@@ -81,9 +83,9 @@ def main(argv=None, methods=METHODS):
     for row in rows:
         sem = "" if row["n"] < 2 else f"  (+/- {100 * row['sem']:.2f})"
         print(f"{row['method']:10s} {str(row['budget']):>6s}  {100 * row['mean']:.2f}{sem},  n={row['n']}")
-    name = sweep.summary_name("summaryExactRep", args)
+    name = sweep.summary_name("summaryExactRep", args, every)
     if rows:
-        sweep.write_table(rows, os.path.join(args.results_dir, name))
+        sweep.write_table(rows, os.path.join(args.results_dir, name), every)
         pdf = os.path.join(args.plot_dir, name + ".pdf")
         plot(pdf, rows, [m for m, _ in references], [m for m, _, _ in lines], args)
         print(f"=> table: {os.path.join(args.results_dir, name)}.csv (.json)\n=> plot: {pdf}")

@@ -26,12 +26,13 @@ def main(argv=None):
         return 0
     result = run(args)
     print(format_table(result["accuracy_matrix"], result))
+    print(f"=> device: {result['device']}, {result['threads']} torch thread(s)")
     seconds = result["seconds"]
     if args.train:
         print(f"=> training time: {seconds['train']:.1f} s (total {seconds['total']:.1f} s)")
     elif args.time:
         print(f"=> total time: {seconds['total']:.1f} s (no training with --test)")
-    print(f"=> results: {os.path.join(args.results_dir, result['stamp'] + '.json')}")
+    print(f"=> results: {experiment.results_path(args, result['stamp'])}")
     if args.pdf:
         print(f"=> report: {os.path.join(args.plot_dir, result['stamp'] + '.pdf')}")
     return 0

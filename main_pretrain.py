@@ -21,7 +21,7 @@ from data.experiments import SINGLE, build_single_context
 from models import pretrained
 from models.classifier import Classifier, build_conv
 from train.standard import accuracy, train_epochs
-from utils import io
+from utils import argtypes as t, io
 from utils.errors import UsageError, run_cli
 from cli.options import Parser, add_conv_init, add_general, add_model, set_conv_defaults, validate_training
 from utils.runtime import choose_device, data_dir, set_seed
@@ -40,13 +40,13 @@ def build_parser():
     add_model(parser, pretrain=True)
     g = parser.add_argument_group("Training Parameters")
     length = g.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, default=10, metavar="N", help="# epochs (default: %(default)d)")
-    length.add_argument("--iters", type=int, metavar="N", help="# iterations (replaces --epochs)")
-    g.add_argument("--batch", type=int, help="mini-batch size (default 256)")
-    g.add_argument("--lr", type=float, help="learning rate (default 0.0001)")
+    length.add_argument("--epochs", type=t.count, default=10, metavar="N", help="# epochs (default: %(default)d)")
+    length.add_argument("--iters", type=t.count, metavar="N", help="# iterations (replaces --epochs)")
+    g.add_argument("--batch", type=t.count, help="mini-batch size (default 256)")
+    g.add_argument("--lr", type=t.positive, help="learning rate (default 0.0001)")
     add_conv_init(g)
     g = parser.add_argument_group("Evaluation Parameters")
-    g.add_argument("--acc-n", type=int, default=1024, help="# test samples for the accuracy after each epoch")
+    g.add_argument("--acc-n", type=t.count, default=1024, help="# test samples for the accuracy after each epoch")
     return parser
 
 

@@ -5,10 +5,12 @@ loaded, so a bad command fails in a fraction of a second with one line.
 """
 import argparse
 import importlib.util
+import math
 import sys
 
-from data.experiments import EXPERIMENTS, PROTOCOL
 import methods
+from data.experiments import EXPERIMENTS, PROTOCOL
+from utils import argtypes as t
 from utils.errors import UsageError
 
 
@@ -24,7 +26,10 @@ def add_general(parser, store="./store", pretrain=False):
         g.add_argument("--get-stamp", action="store_true", help="print the parameter stamp and exit")
         g.add_argument("--print-defaults", action="store_true",
                        help="print every hyper-parameter this run would use and where its value comes from, and exit")
-    g.add_argument("--seed", type=int, default=0, help="random seed (for every random module)")
+    g.add_argument("--seed", type=t.seed, default=0, help="random seed (for every random module; 0 to 2^32-1)")
+    g.add_argument("--threads", type=t.count, metavar="N",
+                   help="torch threads on the CPU (default: torch's, one per core). Recorded in the results; the "
+                        "same number gives bit-identical results, another number differs by float rounding")
     g.add_argument("--no-gpus", action="store_false", dest="cuda", help="don't use GPUs")
     g.add_argument("--no-save", action="store_false", dest="save", help="don't save the trained model")
     if pretrain:
@@ -46,30 +51,30 @@ def add_problem(parser):
     g = parser.add_argument_group("Problem Specification")
     g.add_argument("--experiment", default="splitMNIST", choices=list(EXPERIMENTS))
     g.add_argument("--scenario", default="class", choices=["task", "domain", "class"])
-    g.add_argument("--contexts", type=int, metavar="N", help="number of contexts")
-    g.add_argument("--iters", type=int, help="# iterations (mini-batches) per context")
-    g.add_argument("--batch", type=int, help="mini-batch size (# samples per iteration)")
+    g.add_argument("--contexts", type=t.count, metavar="N", help="number of contexts")
+    g.add_argument("--iters", type=t.count, help="# iterations (mini-batches) per context")
+    g.add_argument("--batch", type=t.count, help="mini-batch size (# samples per iteration)")
     g.add_argument("--no-norm", action="store_false", dest="normalize", help="don't normalise images (CIFAR)")
 
 
 def add_model(parser, pretrain=False):
     g = parser.add_argument_group("Parameters Main Model")
     g.add_argument("--conv-type", default="standard", choices=["standard", "resNet"])
-    g.add_argument("--n-blocks", type=int, default=2, help="# blocks per conv-layer (only for 'resNet')")
-    g.add_argument("--depth", type=int, help="# conv-layers (0 = only fc-layers; default 5 for CIFAR)")
-    g.add_argument("--reducing-layers", type=int, dest="reducing_layers",
+    g.add_argument("--n-blocks", type=t.count, default=2, help="# blocks per conv-layer (only for 'resNet')")
+    g.add_argument("--depth", type=t.integer(0), help="# conv-layers (0 = only fc-layers; default 5 for CIFAR)")
+    g.add_argument("--reducing-layers", type=t.integer(0), dest="reducing_layers",
                    help="# conv-layers with stride 2 (image halved, channels doubled; default depth-1)")
-    g.add_argument("--channels", type=int, default=16, help="# channels of the 1st conv-layer")
+    g.add_argument("--channels", type=t.count, default=16, help="# channels of the 1st conv-layer")
     g.add_argument("--conv-bn", default="yes", choices=["yes", "no"], help="batch-norm in the conv-layers")
     g.add_argument("--conv-nl", default="relu", choices=["relu", "leakyrelu"])
     g.add_argument("--global-pooling", action="store_true", help="average global pooling after the conv-layers")
-    g.add_argument("--fc-layers", type=int, default=3, dest="fc_layers", help="# fc-layers (incl. output layer)")
-    g.add_argument("--fc-units", type=int, metavar="N", help="# units in the hidden fc-layers")
-    g.add_argument("--fc-drop", type=float, default=0.0, help="dropout probability for the fc-layers")
+    g.add_argument("--fc-layers", type=t.count, default=3, dest="fc_layers", help="# fc-layers (incl. output layer)")
+    g.add_argument("--fc-units", type=t.count, metavar="N", help="# units in the hidden fc-layers")
+    g.add_argument("--fc-drop", type=t.probability, default=0.0, help="dropout probability for the fc-layers")
     g.add_argument("--fc-bn", default="no", choices=["yes", "no"], help="batch-norm in the fc-layers")
     g.add_argument("--fc-nl", default="relu", choices=["relu", "leakyrelu", "none"])
     if not pretrain:
-        g.add_argument("--z-dim", type=int, default=100, dest="z_dim",
+        g.add_argument("--z-dim", type=t.count, default=100, dest="z_dim",
                        help="size of latent representation (if used, def=100)")
         g.add_argument("--singlehead", action="store_true",
                        help="for task-IL: a 'single-headed' output layer instead of a 'multi-headed' one")
@@ -88,9 +93,9 @@ def add_conv_init(g):
 
 def add_training(parser):
     g = parser.add_argument_group("Training Parameters")
-    g.add_argument("--lr", type=float, help="learning rate")
+    g.add_argument("--lr", type=t.positive, help="learning rate (a finite positive number)")
     g.add_argument("--optimizer", default="adam", choices=["adam", "adam_reset", "sgd"])
-    g.add_argument("--momentum", type=float, default=0.0, help="momentum (SGD)")
+    g.add_argument("--momentum", type=t.non_negative, default=0.0, help="momentum (SGD)")
     g.add_argument("--active-classes", default="all", choices=["all", "all-so-far", "current"],
                    dest="active_classes", help="for class-IL: which output units are active in training")
     add_conv_init(g)
@@ -102,15 +107,15 @@ def add_evaluation(parser):
     g.add_argument("--pdf", action="store_true", help="write a pdf report of the run in --plot-dir")
     g.add_argument("--visdom", action="store_true", help="live plots in a running visdom server")
     g.add_argument("--visdom-server", dest="visdom_server", default="http://localhost", help="default: %(default)s")
-    g.add_argument("--visdom-port", dest="visdom_port", type=int, default=8097, help="default: %(default)s")
-    g.add_argument("--loss-log", dest="loss_log", type=int, metavar="N",
+    g.add_argument("--visdom-port", dest="visdom_port", type=t.port, default=8097, help="default: %(default)s")
+    g.add_argument("--loss-log", dest="loss_log", type=t.count, metavar="N",
                    help="# iters after which to plot loss (default: # iters)")
-    g.add_argument("--acc-log", dest="acc_log", type=int, metavar="N",
+    g.add_argument("--acc-log", dest="acc_log", type=t.count, metavar="N",
                    help="# iters after which to plot accuracy (default: # iters)")
-    g.add_argument("--acc-n", type=int, default=1024, help="# test samples for accuracies logged during training")
-    g.add_argument("--sample-log", dest="sample_log", type=int, metavar="N",
+    g.add_argument("--acc-n", type=t.count, default=1024, help="# test samples for accuracies logged during training")
+    g.add_argument("--sample-log", dest="sample_log", type=t.count, metavar="N",
                    help="# iters after which to plot samples of a generative model (default: # iters)")
-    g.add_argument("--sample-n", dest="sample_n", type=int, default=64, help="# images to show")
+    g.add_argument("--sample-n", dest="sample_n", type=t.count, default=64, help="# images to show")
 
 
 def build_parser(prog="main", description="Continual learning: one experiment in the academic setting."):
@@ -178,6 +183,15 @@ def validate(args):
         raise UsageError("--visdom needs the visdom package (see README: Set-up)")
 
 
+def check_finite(parser, args):
+    """Every float option (also the methods' own, e.g. --lambda) must be a finite number: NaN or inf would train
+    on nonsense or never stop."""
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.type is float and isinstance(value, float) and not math.isfinite(value):
+            parser.error(f"argument {'/'.join(action.option_strings)}: invalid finite number value: '{value}'")
+
+
 def check_combinations(args, components):
     """The one place that decides which enabled components go together: each one's scenarios, the exclusions
     either declares, and the CLAIMED hooks, which at most one component may define."""
@@ -207,6 +221,7 @@ def parse(argv=None, prog="main", components=None, steps=None):
     components = methods.COMPONENTS if components is None else components
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    check_finite(parser, args)
     if steps is not None:
         steps["parsed"] = dict(vars(args))
     for component in components:

@@ -16,6 +16,7 @@ FILES = {
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
 _MAGIC = {2049: 1, 2051: 3}  # labels: 1 dimension, images: 3 dimensions (uint8 data)
+IMAGE = (28, 28)
 
 
 def read_idx(path):
@@ -24,17 +25,21 @@ def read_idx(path):
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path} is unreadable or truncated ({e})") from None
+    except PermissionError:
+        raise DataError(f"cannot read {path}: permission denied") from None
+    except (OSError, EOFError, ValueError) as e:  # gzip: BadGzipFile (an OSError), EOFError, zlib errors
+        raise DataError(f"{path} is unreadable or truncated ({type(e).__name__}: {e})") from None
     if len(raw) < 8:
         raise DataError(f"{path} is too short to be an IDX file")
     magic = int.from_bytes(raw[:4], "big")
     if magic not in _MAGIC:
         raise DataError(f"{path} has bad magic number {magic} (not an MNIST IDX file)")
     ndim = _MAGIC[magic]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     offset = 4 + 4 * ndim
-    expected = int(np.prod(dims))
+    if len(raw) < offset:
+        raise DataError(f"{path} is too short for its IDX header: corrupt file")
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    expected = int(np.prod(dims, dtype=np.int64))
     if len(raw) - offset != expected:
         raise DataError(f"{path} holds {len(raw) - offset} bytes of data, header says {expected}: corrupt file")
     return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims).copy())
@@ -47,18 +52,40 @@ def _find(raw_dir, stem):
     return None
 
 
+def _check_folder(folder):
+    """A folder that exists but cannot be read is reported as such (not as missing files, not as unwritable)."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise DataError(f"data folder {folder} is a file, not a folder")
+    if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError(f"cannot read data folder {folder}: permission denied")
+
+
 def load_mnist(data_dir, train=True):
-    """Returns (images uint8 [N,1,28,28], labels int64 [N])."""
+    """Returns (images uint8 [N,1,28,28], labels int64 [N]), checked against the format: the magic numbers,
+    28x28 images, at least one item, as many labels as images, labels 0-9."""
     raw_dir = os.path.join(data_dir, "MNIST", "raw")
+    for folder in (data_dir, os.path.join(data_dir, "MNIST"), raw_dir):
+        _check_folder(folder)
     prefix = "train" if train else "t10k"
     stems = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
-    if any(_find(raw_dir, s) is None for s in stems):
-        fetch_missing(raw_dir, [(s + ".gz", MIRROR + s + ".gz", FILES[s + ".gz"]) for s in stems], "MNIST")
-    images = read_idx(_find(raw_dir, stems[0]))
-    labels = read_idx(_find(raw_dir, stems[1]))
-    if images.dim() != 3 or labels.dim() != 1 or images.shape[0] != labels.shape[0]:
-        raise DataError(f"MNIST files in {raw_dir} do not match: {tuple(images.shape)} images, "
-                        f"{tuple(labels.shape)} labels")
+    every = [f"{p}-{k}" for p in ("train", "t10k") for k in ("images-idx3-ubyte", "labels-idx1-ubyte")]
+    if any(_find(raw_dir, s) is None for s in stems):  # fetch all four files: a run reads both sets
+        fetch_missing(raw_dir, [(s + ".gz", MIRROR + s + ".gz", FILES[s + ".gz"]) for s in every
+                                if _find(raw_dir, s) is None], "MNIST", [s + ".gz" for s in every])
+    image_path, label_path = _find(raw_dir, stems[0]), _find(raw_dir, stems[1])
+    images, labels = read_idx(image_path), read_idx(label_path)
+    if images.dim() != 3:
+        raise DataError(f"{image_path} holds labels, not images (magic number 2049): files swapped?")
+    if labels.dim() != 1:
+        raise DataError(f"{label_path} holds images, not labels (magic number 2051): files swapped?")
+    if tuple(images.shape[1:]) != IMAGE:
+        raise DataError(f"{image_path} holds images of {images.shape[1]}x{images.shape[2]} pixels, not 28x28: "
+                        f"not MNIST")
+    if images.shape[0] == 0:
+        raise DataError(f"{image_path} holds no images")
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"MNIST files in {raw_dir} do not match: {images.shape[0]} images, "
+                        f"{labels.shape[0]} labels")
     if int(labels.max()) > 9:
-        raise DataError(f"MNIST labels in {raw_dir} outside 0-9: corrupt file")
+        raise DataError(f"{label_path} has labels outside 0-9: corrupt file")
     return images.unsqueeze(1), labels.long()

@@ -5,8 +5,8 @@ One visdom environment per run, named by its parameter stamp (a rerun with the s
   "accuracy"          test accuracy on --acc-n samples of every context trained so far, one trace per context
   "average accuracy"  the mean of those accuracies
   "samples"           images from a generative model, when a component has one (see train.monitor)
-x is the iteration counted over the whole run. If the server cannot be reached (at the start or later), one line
-is printed on stderr and training goes on without plots.
+x is the iteration counted over the whole run. If the server cannot be reached (at the start or later), or does not
+answer a request within REQUEST_TIMEOUT seconds, one line is printed on stderr and training goes on without plots.
 """
 import logging
 import socket
@@ -16,6 +16,18 @@ from urllib.parse import urlparse
 import numpy as np
 
 CONNECT_TIMEOUT = 2.0  # seconds to wait for the server before going on without it
+REQUEST_TIMEOUT = 3.0  # seconds to wait for an answer to one request (a server that accepts but never answers)
+
+
+def _client(**kwargs):
+    """A visdom client whose every request has a timeout (visdom's own has none: a silent server hangs it)."""
+    import visdom
+
+    class Client(visdom.Visdom):
+        def _handle_post(self, url, data=None):
+            return self.session.post(url, data={} if data is None else data, timeout=REQUEST_TIMEOUT).text
+
+    return Client(**kwargs)
 
 
 class VisdomPlots:
@@ -25,17 +37,16 @@ class VisdomPlots:
         host = urlparse(server if "://" in server else f"http://{server}").hostname or "localhost"
         try:
             socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
-            import visdom
             logging.getLogger("visdom").setLevel(logging.ERROR)  # it warns about the socket we do not want
-            self.vis = visdom.Visdom(server=server, port=port, env=env, raise_exceptions=True,
-                                     use_incoming_socket=False)
+            self.vis = _client(server=server, port=port, env=env, raise_exceptions=True, use_incoming_socket=False)
             self.vis.close(win=None, env=env)  # a rerun of the same stamp replaces the old plots
         except Exception as e:  # unreachable, refused, or an error from the server: go on without plots
             self._give_up(e)
 
     def _give_up(self, error):
         self.vis = None
-        print(f"warning: no visdom server at {self.server}:{self.port} ({type(error).__name__}); "
+        print(f"warning: no visdom server at {self.server}:{self.port} answers (unreachable, or no answer within "
+              f"{REQUEST_TIMEOUT:g} s: {type(error).__name__}); "
               f"training goes on without live plots", file=sys.stderr, flush=True)
 
     def _send(self, plot, *args, **kwargs):

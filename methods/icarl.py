@@ -56,9 +56,10 @@ class ICaRL(Component):
 
     @staticmethod
     def validate(args):
+        if args.icarl and args.scenario != "class":
+            raise UsageError("--icarl can only be used with --scenario=class")
         if args.bce_distill and args.scenario != "class":
-            flag = "--icarl (with its --bce-distill)" if args.icarl else "--bce-distill"
-            raise UsageError(f"{flag} can only be used with --scenario=class")
+            raise UsageError("--bce-distill can only be used with --scenario=class")
         if args.bce_distill and not args.bce:
             raise UsageError("--bce-distill needs --bce")
         if args.bce_distill and args.active_classes == "current":

@@ -3,6 +3,7 @@ Job (a ./main.py command line and the stamp that names its result file) per meth
 import argparse
 import contextlib
 import io as _io
+import math
 import os
 import shlex
 import sys
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from cli.options import build_parser, parse
 from cli.stamp import param_stamp
 from sweep.catalogue import DROP_HELP
+from sweep.execute import DEFAULT_THREADS
+from utils import argtypes as t, io
 from utils.errors import UsageError
 
 
@@ -19,21 +22,45 @@ def sweep_parser(prog, description, drops, owned=()):
     owned: (option, [method names]) pairs: options that go to those methods' runs only."""
     p = argparse.ArgumentParser(f"./{prog}.py", description=description, add_help=False, allow_abbrev=False)
     g = p.add_argument_group("Sweep")
-    g.add_argument("--seed", type=int, default=0, help="first random seed (default: %(default)s)")
-    g.add_argument("--n-seeds", type=int, default=1, help="number of seeds (default: %(default)s)")
-    g.add_argument("--workers", type=int, metavar="N",
+    g.add_argument("--seed", type=t.seed, default=0, help="first random seed (default: %(default)s)")
+    g.add_argument("--n-seeds", type=t.count, default=1, help="number of seeds (default: %(default)s)")
+    g.add_argument("--workers", type=t.count, metavar="N",
                    help="runs in parallel processes (default: one per core; 1 = one after another in this process)")
-    g.add_argument("--threads", type=int, metavar="N",
-                   help="torch threads per run (default: cores / workers; 1 on Ray). Runs with the same number of "
-                        "threads give bit-identical results; other numbers differ by float rounding")
+    g.add_argument("--threads", type=t.count, metavar="N",
+                   help=f"torch threads per run (default: {DEFAULT_THREADS}, whatever --workers is). Runs with the "
+                        "same number of threads give bit-identical results; other numbers differ by float "
+                        "rounding, so stored results made with another number are rerun")
     g.add_argument("--ray-address", metavar="ADDRESS", help="run on an existing Ray cluster (e.g. 10.0.0.1:6379)")
     g.add_argument("--methods", metavar="NAMES", type=lambda v: [n.strip() for n in v.split(",") if n.strip()],
                    help="comma-separated method names to run (default: every method of the list)")
     for drop in drops:
         g.add_argument("--" + drop.replace("_", "-"), action="store_true", help=DROP_HELP.get(drop))
+    types = _option_types(prog) if owned else {}
     for option, users in dict(owned).items():
-        g.add_argument(option, metavar="VALUE", help=f"passed to {' and '.join(users)} only")
+        g.add_argument(option, metavar="VALUE", type=types.get(option), help=f"passed to {' and '.join(users)} only")
     return p
+
+
+def _checked(kind):
+    """Check the text as main.py's type would (floats also finite) but keep it as typed: it is passed on."""
+    def parse(text):
+        value = kind(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(text)
+        return text
+    parse.__name__ = "finite number" if kind is float else getattr(kind, "__name__", "value")
+    return parse
+
+
+def _option_types(prog):
+    """The type main.py's parser gives each option (float ones must also be finite), so that a sweep refuses
+    --lambda=abc at once, with main.py's words."""
+    types = {}
+    for action in build_parser(prog)._actions:
+        kind = action.type
+        for option in action.option_strings:
+            types[option] = None if kind is None else _checked(kind)
+    return types
 
 
 def split_argv(argv, parser):
@@ -44,11 +71,8 @@ def split_argv(argv, parser):
             sweep_args, rest = parser.parse_known_args(argv)
     except SystemExit:
         raise UsageError(err.getvalue().strip().splitlines()[-1].split("error: ", 1)[-1]) from None
-    if sweep_args.n_seeds < 1:
-        raise UsageError("--n-seeds must be at least 1")
-    for name in ("workers", "threads"):
-        if getattr(sweep_args, name) is not None and getattr(sweep_args, name) < 1:
-            raise UsageError(f"--{name} must be at least 1")
+    if sweep_args.seed + sweep_args.n_seeds - 1 > t.SEED_MAX:
+        raise UsageError(f"--seed + --n-seeds - 1 must be at most {t.SEED_MAX}")
     return sweep_args, rest
 
 
@@ -138,8 +162,23 @@ def make_jobs(key, tokens, shared, seeds, results_dir, label=None):
 
 def method_jobs(s, method, key=None, extra_tokens=(), **fmt):
     """The runs of `method` over the seeds of setup `s` (None, with a printed note, if main.py refuses them)."""
-    tokens = method_tokens(method, s.args, **fmt) + owned_tokens(s.sweep, method) + list(extra_tokens)
+    own = method_tokens(method, s.args, **fmt) + list(extra_tokens)
+    given = owned_tokens(s.sweep, method)
+    check_owned(s, method, own, given)
+    tokens = own + given
     return make_jobs(key or (method.name,), tokens, s.shared, s.seeds, s.args.results_dir, method.name)
+
+
+def check_owned(s, method, own=None, given=None):
+    """A value the user gave for a method's own option (e.g. --tau=-1) that main.py refuses is a usage error of
+    the sweep, whether or not the method runs in it; a method main.py refuses by itself is only left out."""
+    own = method_tokens(method, s.args) if own is None else own
+    given = owned_tokens(s.sweep, method) if given is None else given
+    if not given:
+        return
+    args, reason = try_parse([*s.shared, *own, *given, f"--seed={s.seeds[0]}"])
+    if args is None and try_parse([*s.shared, *own, f"--seed={s.seeds[0]}"])[0] is not None:
+        raise UsageError(f"{' '.join(given)} (for {method.name}): {reason}")
 
 
 @dataclass
@@ -148,6 +187,25 @@ class Setup:
     shared: list
     args: argparse.Namespace      # the shared options as main.py parses them (seed = first seed)
     seeds: list
+    expect: dict = None           # how its runs are made: stored results made otherwise are rerun
+
+
+def check_methods(sweep_args, methods, scenario):
+    """--methods must name methods of this script; those that do not apply to the scenario are left out with a
+    note; if none is left, that is a usage error (not an empty table)."""
+    chosen = getattr(sweep_args, "methods", None)
+    if chosen is None:
+        return
+    known = {m.name: m for m in methods}
+    unknown = [n for n in chosen if n not in known]
+    if not chosen or unknown:
+        raise UsageError(f"--methods: unknown method name(s) {', '.join(unknown) or '(none given)'} "
+                         f"(known: {', '.join(known)})")
+    for name in chosen:
+        if scenario not in known[name].scenarios:
+            print(f"note: leaving out {name}: only for --scenario={'/'.join(known[name].scenarios)}")
+    if all(scenario not in known[n].scenarios for n in chosen):
+        raise UsageError(f"--methods={','.join(chosen)}: none of them applies to --scenario={scenario}")
 
 
 def setup(argv, prog, description, drops, owned=(), add_args=None):
@@ -160,6 +218,12 @@ def setup(argv, prog, description, drops, owned=(), add_args=None):
         print_help(parser, prog)
         raise SystemExit(0)
     sweep_args, shared = split_argv(argv, parser)
+    threads = sweep_args.threads or DEFAULT_THREADS
+    shared = [*shared, f"--threads={threads}"]  # in every run's command line: the same numbers however it runs
     args = base_args([*shared, f"--seed={sweep_args.seed}"], prog)
+    io.check_writable(args.results_dir, "--results-dir")
     seeds = list(range(sweep_args.seed, sweep_args.seed + sweep_args.n_seeds))
-    return Setup(sweep_args, shared, args, seeds)
+    import torch
+    from utils.runtime import choose_device
+    expect = {"threads": threads, "device": choose_device(args.cuda).type, "torch": torch.__version__}
+    return Setup(sweep_args, shared, args, seeds, expect)

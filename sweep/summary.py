@@ -1,5 +1,6 @@
 """Summaries of a sweep: accuracies per method, mean and standard error over seeds, the curve of accuracy on the
 contexts so far, and the table files."""
+import hashlib
 import io as _io
 import math
 
@@ -33,12 +34,20 @@ def so_far_curve(matrix):
     return list(range(1, R.shape[0] + 1)), [float(R[i, :i + 1].mean()) for i in range(R.shape[0])]
 
 
-def summary_name(prefix, args):
-    return f"{prefix}-{problem_stamp(args)}"
+def summary_name(prefix, args, jobs):
+    """<prefix>-<problem>-s<first seed>[-<last seed>]-<8 hex digits of the runs' stamps>: a summary is named by
+    the runs it covers, so sweeps of other methods, options or seeds on one folder never overwrite each other's
+    summary (the same name means the same runs, hence the same numbers)."""
+    stamps = sorted({j.stamp for j in jobs})
+    seeds = sorted({j.seed for j in jobs}) or [args.seed]
+    digest = hashlib.sha1("\n".join(stamps).encode()).hexdigest()[:8]
+    span = f"s{seeds[0]}" + (f"-{seeds[-1]}" if len(seeds) > 1 else "")
+    return f"{prefix}-{problem_stamp(args)}-{span}-{digest}"
 
 
-def write_table(rows, path_stem):
-    """rows: list of dicts with the same keys; writes <stem>.csv and <stem>.json atomically."""
+def write_table(rows, path_stem, jobs=()):
+    """rows: list of dicts with the same keys; writes <stem>.csv and <stem>.json ({'runs': the stamps it covers,
+    'rows': rows}) atomically."""
     import csv
     keys = list(rows[0]) if rows else []
     buf = _io.StringIO()
@@ -47,7 +56,7 @@ def write_table(rows, path_stem):
     for row in rows:
         writer.writerow({k: (" ".join(map(str, v)) if isinstance(v, list) else v) for k, v in row.items()})
     io.write_atomic(path_stem + ".csv", lambda f: f.write(buf.getvalue().encode()))
-    io.write_json(path_stem + ".json", rows)
+    io.write_json(path_stem + ".json", {"runs": sorted({j.stamp for j in jobs}), "rows": rows})
 
 
 def title_of(args):

@@ -23,10 +23,19 @@ from sweep import Method
 
 
 def options(data_dir, base):
-    """Tiny runs (2 contexts): results and models under `base`; one torch thread per run, however they run
-    (results are bit-identical for the same number of threads)."""
+    """Tiny runs (2 contexts): results and models under `base`, with the sweeps' default thread count per run
+    (sweep.DEFAULT_THREADS, whatever --workers is)."""
     return tiny(data_dir, base, "--experiment=splitMNIST", "--scenario=task", "--contexts", "2", "--iters", "20",
-                "--fc-units", "20", "--threads", "1", "--methods", "None,Joint")
+                "--fc-units", "20", "--methods", "None,Joint")
+
+
+def summary(base, prefix, n_runs=None):
+    """The rows of the one summary <prefix>-... under base/results (of the one covering n_runs runs when given:
+    sweeps of other runs write summaries of other names), and its path stem."""
+    found = [(p, json.loads(p.read_text())) for p in (base / "results").glob(f"{prefix}-splitMNIST2-task-*.json")]
+    found = [(p, d) for p, d in found if n_runs is None or len(d["runs"]) == n_runs]
+    assert len(found) == 1, [p.name for p, _ in found]
+    return found[0][1]["rows"], found[0][0].with_suffix("")
 
 
 def result_files(base):
@@ -90,6 +99,13 @@ def test_parallel_gives_the_same_numbers_as_serial(serial, data_dir, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "in 2 worker processes" in r.stdout
     _same_runs(serial, tmp_path)
+    # the same command, --workers 1 or 2: the same summary, byte for byte, and the same thread count recorded
+    _, stem_a = summary(serial["base"], "summary", 4)
+    _, stem_b = summary(tmp_path, "summary", 4)
+    assert stem_a.name == stem_b.name
+    assert stem_a.with_suffix(".json").read_bytes() == stem_b.with_suffix(".json").read_bytes()
+    threads = {json.loads(p.read_text())["threads"] for p in result_files(tmp_path) + result_files(serial["base"])}
+    assert threads == {sweep.DEFAULT_THREADS}
 
 
 def test_summary_table_csv_json_and_pdf(serial):
@@ -97,7 +113,7 @@ def test_summary_table_csv_json_and_pdf(serial):
     runs = [json.loads(p.read_text()) for p in result_files(base)]
     by_method = {"None": [r["average_accuracy"] for r in runs if not r["options"]["joint"]],
                  "Joint": [r["average_accuracy"] for r in runs if r["options"]["joint"]]}
-    rows = json.loads((base / "results" / "summary-splitMNIST2-task.json").read_text())
+    rows, stem = summary(base, "summary", 4)
     assert [r["method"] for r in rows] == ["None", "Joint"]
     for row in rows:
         values = by_method[row["method"]]
@@ -110,12 +126,12 @@ def test_summary_table_csv_json_and_pdf(serial):
     so_far = [sum((r["accuracy_matrix"][0][0] for r in none)) / 2,
               sum(sum(r["accuracy_matrix"][1]) / 2 for r in none) / 2]
     assert rows[0]["so_far"] == pytest.approx(so_far)
-    with open(base / "results" / "summary-splitMNIST2-task.csv") as f:
+    with open(stem.with_suffix(".csv")) as f:
         table = list(csv.DictReader(f))
     assert [r["method"] for r in table] == ["None", "Joint"] and float(table[1]["mean"]) == rows[1]["mean"]
     assert f"{100 * rows[0]['mean']:.2f}" in serial["again"].stdout
     pypdf = pytest.importorskip("pypdf")
-    reader = pypdf.PdfReader(str(base / "plots" / "summary-splitMNIST2-task.pdf"))
+    reader = pypdf.PdfReader(str(base / "plots" / (stem.name + ".pdf")))
     assert len(reader.pages) == 2  # bar chart, accuracy on the contexts so far
     text = reader.pages[1].extract_text()
     assert "contexts" in text and "Joint" in text
@@ -162,20 +178,20 @@ def test_grid_and_budget_sweeps(serial, data_dir, capsys):
                                     grids=[grid])
     out = capsys.readouterr().out
     assert code == 0 and "1 already done, 2 to run" in out  # None (seed 0) reused from the sweep above
-    rows = json.loads((base / "results" / "hyperParams-splitMNIST2-task.json").read_text())
+    rows, stem = summary(base, "hyperParams")
     best = max(rows, key=lambda r: r["mean"])
     assert f"---> lr = {best['value']:g}" in out
     pypdf = pytest.importorskip("pypdf")
-    assert len(pypdf.PdfReader(str(base / "plots" / "hyperParams-splitMNIST2-task.pdf")).pages) == 1
+    assert len(pypdf.PdfReader(str(base / "plots" / (stem.name + ".pdf"))).pages) == 1
 
     wide = Method("Wide", "--fc-units={budget}")
     code = compare_replay.main([*options(data_dir, base), "--workers", "1", "--budgets", "20,30",
                                 "--methods", "None,Joint,Wide"], methods=[wide])
     out = capsys.readouterr().out
     assert code == 0 and "2 already done, 1 to run" in out  # None, Joint; Wide at 20 units is None
-    rows = json.loads((base / "results" / "summaryExactRep-splitMNIST2-task.json").read_text())
+    rows, stem = summary(base, "summaryExactRep")
     assert [(r["method"], r["budget"]) for r in rows] == [("None", ""), ("Joint", ""), ("Wide", 20), ("Wide", 30)]
-    assert len(pypdf.PdfReader(str(base / "plots" / "summaryExactRep-splitMNIST2-task.pdf")).pages) == 1
+    assert len(pypdf.PdfReader(str(base / "plots" / (stem.name + ".pdf"))).pages) == 1
 
 
 def _free_port():

@@ -7,8 +7,9 @@ import pytest
 from tests.conftest import SHARED_DATA, real_mnist, run_script, tiny
 
 
-def result_of(tmp_path):
-    files = list((tmp_path / "results").glob("*.json"))
+def result_of(tmp_path, pattern="*-s[0-9].json"):
+    """The one training record (or, with pattern '*-test.json', the one --test record) under tmp_path."""
+    files = list((tmp_path / "results").glob(pattern))
     assert len(files) == 1, files
     return json.loads(files[0].read_text())
 
@@ -43,13 +44,23 @@ def test_cumulative_and_same_seed_same_numbers(data_dir, tmp_path):
     assert a["average_accuracy"] > 0.5  # cumulative training does not forget
 
 
-def test_saved_model_can_be_tested(data_dir, tmp_path):
+def test_saved_model_can_be_tested_and_test_leaves_the_training_record_byte_identical(data_dir, tmp_path):
     args = tiny(data_dir, tmp_path, "--scenario", "domain", "--experiment", "permMNIST", "--contexts", "3")
-    assert run_script("main.py", *args).returncode == 0
-    trained = result_of(tmp_path)
+    r = run_script("main.py", *args)
+    assert r.returncode == 0, r.stderr
+    assert "torch thread(s)" in r.stdout
+    (record,) = (tmp_path / "results").glob("*-s0.json")
+    before = record.read_bytes()
+    trained = json.loads(before)
+    assert trained["record"] == "training" and trained["status"] == "finished"
+    assert isinstance(trained["threads"], int) and trained["threads"] >= 1
     r = run_script("main.py", *args, "--test")
     assert r.returncode == 0, r.stderr
-    assert result_of(tmp_path)["accuracy_matrix"][0] == trained["accuracy_matrix"][-1]
+    assert record.read_bytes() == before  # the training run's record is untouched
+    tested = result_of(tmp_path, "*-test.json")
+    assert tested["record"] == "test" and tested["stamp"] == trained["stamp"]
+    assert tested["accuracy_matrix"][0] == trained["accuracy_matrix"][-1]
+    assert f"{trained['stamp']}-test.json" in r.stdout
 
 
 def test_cifar_paths_run(data_dir, tmp_path):

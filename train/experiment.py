@@ -20,7 +20,7 @@ from models.classifier import build_classifier
 from train.learner import Learner
 from train.loop import train
 from utils import io
-from utils.errors import DataError, UsageError
+from utils.errors import DataError, Diverged, OutputError, UsageError
 from utils.runtime import choose_device, data_dir, set_seed
 
 
@@ -54,14 +54,36 @@ def model_path(args, stamp):
     return os.path.join(args.model_dir, f"mM-{stamp}.pt")
 
 
+def results_path(args, stamp):
+    """A training run's record is <stamp>.json; evaluating its saved model (--test) writes <stamp>-test.json, so
+    it never replaces the record a sweep reads (stamps end in -s<seed>: the names cannot meet)."""
+    return os.path.join(args.results_dir, f"{stamp}.json" if args.train else f"{stamp}-test.json")
+
+
+# What a finished training run's record holds (sweep.stored checks a stored record against it).
+RECORD_FIELDS = ("stamp", "record", "status", "options", "accuracy_matrix", "average_accuracy", "seconds", "device",
+                 "threads", "versions")
+
+
 def run(args, stamp):
     """Train (or load) and evaluate one model named `stamp` (its parameter stamp); returns the result dictionary
-    that is also written as JSON."""
-    io.check_writable(args.results_dir)
+    that is also written as JSON. The torch thread count is --threads (else torch's default) during the run and is
+    recorded: with the seed and the device it decides the numbers bit for bit."""
+    before = torch.get_num_threads()
+    try:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        return _run(args, stamp)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run(args, stamp):
+    io.check_writable(args.results_dir, "--results-dir")
     if args.save and args.train:
-        io.check_writable(args.model_dir)
+        io.check_writable(args.model_dir, "--model-dir")
     if args.pdf:
-        io.check_writable(args.plot_dir)
+        io.check_writable(args.plot_dir, "--plot-dir")
     timings = {}
     start = time.perf_counter()
     set_seed(args.seed)
@@ -72,30 +94,45 @@ def run(args, stamp):
     learner = build_learner(args, experiment, device)
     monitor = watch(args, learner, experiment, stamp) if args.train else None
     matrix, eval_seconds = [], [0.0]
+    result = {"stamp": stamp, "record": "training" if args.train else "test", "status": "finished",
+              "options": vars(args), "device": str(device), "threads": torch.get_num_threads(),
+              "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                           "numpy": np.__version__}}
+    path = results_path(args, stamp)
 
     def evaluate(context):
         t = time.perf_counter()
         matrix.append(accuracy_row(learner, experiment.test, context))
         eval_seconds[0] += time.perf_counter() - t
 
+    save_error = None
     if args.train:
         plan = learner.plan(experiment.train)
-        phase_seconds = train(learner, plan, args.iters, args.batch, after_context=evaluate, quiet=args.quiet)
+        try:
+            phase_seconds = train(learner, plan, args.iters, args.batch, after_context=evaluate, quiet=args.quiet)
+        except Diverged as e:  # not a result: recorded as such (no accuracies to average), and the run fails
+            timings["total"] = time.perf_counter() - start
+            io.write_json(path, {**result, "status": "diverged", "diverged": {"context": e.context,
+                                 "iteration": e.iteration}, "accuracy_matrix": matrix, "seconds": timings})
+            raise
         timings["train"] = sum(phase_seconds)
         timings["train_per_phase"] = phase_seconds
         if args.save:
-            io.save_torch(model_path(args, stamp), {
-                "model": learner.model.state_dict(),
-                "components": {type(c).__name__: c.state_dict() for c in learner.components}})
+            try:
+                io.save_torch(model_path(args, stamp), {
+                    "model": learner.model.state_dict(),
+                    "components": {type(c).__name__: c.state_dict() for c in learner.components}})
+            except OutputError as e:  # the results are still written below; the run then fails with this line
+                save_error = f"the model was not saved: {e}"
     else:
-        path = model_path(args, stamp)
-        if not os.path.exists(path):
-            raise UsageError(f"--test: no saved model {path} (train it first, without --no-save)")
+        mpath = model_path(args, stamp)
+        if not os.path.exists(mpath):
+            raise UsageError(f"--test: no saved model {mpath} (train it first, without --no-save)")
         try:
-            saved = torch.load(path, map_location=device, weights_only=False)
+            saved = torch.load(mpath, map_location=device, weights_only=False)
             learner.model.load_state_dict(saved["model"])
         except Exception as e:
-            raise DataError(f"{path} is not a model saved for these options ({type(e).__name__})") from None
+            raise DataError(f"{mpath} is not a model saved for these options ({type(e).__name__})") from None
         for c in learner.components:
             c.load_state_dict(saved["components"].get(type(c).__name__, {}))
         evaluate(args.contexts - 1)
@@ -108,12 +145,12 @@ def run(args, stamp):
         write_report(os.path.join(args.plot_dir, f"{stamp}.pdf"), matrix, stamp, args.contexts, monitor)
         timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
-    summary = summarise(matrix)
-    result = {"stamp": stamp, "options": vars(args), "accuracy_matrix": matrix, **summary, "seconds": timings,
-              "device": str(device),
-              "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                           "numpy": np.__version__}}
+    result.update({"accuracy_matrix": matrix, **summarise(matrix), "seconds": timings})
+    if save_error is not None:
+        result["model_saved"] = False
     if monitor is not None:
         result["training_log"] = monitor.history()
-    io.write_json(os.path.join(args.results_dir, f"{stamp}.json"), result)
+    io.write_json(path, result)
+    if save_error is not None:
+        raise OutputError(f"{save_error}; the results are in {path}")
     return result

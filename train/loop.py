@@ -5,7 +5,7 @@ import torch
 from tqdm import tqdm
 
 from methods.component import Replayed
-from utils.nn import make_optimizer
+from utils.nn import LossWatch, make_optimizer
 
 LOG_EVERY = 25  # iterations between progress-bar updates (reading a loss value syncs the device)
 
@@ -39,6 +39,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
     model, components, args = learner.model, learner.components, learner.args
     optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
     seconds = []
+    watch = LossWatch(LOG_EVERY)  # a non-finite loss stops the run (utils.errors.Diverged)
     needs_scores = all(c.needs_scores for c in components)
     for step, (context, dataset) in enumerate(plan):
         start = time.perf_counter()
@@ -53,6 +54,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
         bar = tqdm(range(context_iterations(components, context, iters)), desc=f"context {step + 1}/{len(plan)}",
                    disable=quiet or None, leave=False, dynamic_ncols=True)
         model.train()
+        watch.start(step + 1)
         for iteration in bar:
             batch = learner.batch(dataset, next(sampler))
             replayed = [(c, b) for c in components if (b := c.replay_batch(batch, context)) is not None]
@@ -72,6 +74,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
             for name, value in losses.items():
                 if name != "current":
                     total = total + value
+            watch.add(total, iteration)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             for component in components:
@@ -82,7 +85,10 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
                 losses.update(component.after_iteration(context, iteration, losses, batch, replayed) or {})
             if not bar.disable and iteration % LOG_EVERY == 0:
                 bar.set_postfix(progress(learner, batch, scores, total, losses), refresh=False)
+            if (iteration + 1) % LOG_EVERY == 0:
+                watch.check()
         bar.close()
+        watch.check()
         for component in components:
             component.after_context(context, dataset)
         seconds.append(time.perf_counter() - start)

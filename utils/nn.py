@@ -56,3 +56,35 @@ def frozen_copy(model):
     for p in previous.parameters():
         p.requires_grad_(False)
     return previous
+
+
+class LossWatch:
+    """Notices a non-finite training loss without a device sync per iteration: each loss is copied into a small
+    buffer on its device, and check() (one sync; call it every `window` iterations and at the end of a context)
+    raises utils.errors.Diverged naming the first bad iteration. The numbers trained are untouched."""
+
+    def __init__(self, window):
+        self.window, self.buffer = window, None
+        self.start(0)
+
+    def start(self, context):
+        """A new context (counted from 1)."""
+        self.context, self.seen, self.last = context, 0, -1
+
+    def add(self, loss, iteration):
+        if self.buffer is None or self.buffer.device != loss.device:
+            self.buffer = torch.zeros(self.window, dtype=torch.float32, device=loss.device)
+        self.buffer[iteration % self.window] = loss.detach()
+        self.last = iteration
+
+    def check(self):
+        if self.last < self.seen:
+            return
+        start = self.seen
+        n = self.last - start + 1  # iterations since the last check (at most `window`)
+        positions = [(start + k) % self.window for k in range(n)]
+        bad = torch.nonzero(~torch.isfinite(self.buffer[positions])).flatten().tolist()
+        self.seen = self.last + 1
+        if bad:
+            from utils.errors import Diverged
+            raise Diverged(self.context, start + bad[0] + 1)

@@ -1,0 +1,369 @@
+"""Reliability promises (issue 14): no result lost or silently wrong, sweeps that mean the same whatever ran them,
+diverged runs reported, nothing hangs, Ctrl-C stops, and one line for every bad input."""
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import compare
+import main
+import sweep
+from sweep import Method, stored
+from tests.conftest import ROOT, run_script, tiny
+from utils.errors import Diverged, run_cli
+from utils.nn import LossWatch
+
+DIVERGING = "--optimizer=sgd --lr=1e12"  # plain SGD at an absurd rate: the loss is inf/NaN within a few steps
+
+
+def small(data_dir, base, *extra):
+    """A seconds-long split MNIST task-IL run on 2 contexts."""
+    return tiny(data_dir, base, "--scenario=task", "--contexts", "2", "--iters", "10", "--fc-units", "20", *extra)
+
+
+def one_line(capsys, call, code):
+    """Run `call` (a script's run_cli) and check: SystemExit(code), exactly one line on stderr, no traceback."""
+    with pytest.raises(SystemExit) as e:
+        call()
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert e.value.code == code, err
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+# ---- results are never lost or overwritten ----------------------------------------------------------------------
+
+def test_model_that_cannot_be_saved_still_writes_results_one_line_nonzero(data_dir, tmp_path):
+    """A real write failure from the OS: the process may not write files over 64 KiB (EFBIG, as a full disk
+    gives ENOSPC); the results JSON is small, the model is not."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+    args = small(data_dir, tmp_path, "--fc-units", "100")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300, preexec_fn=limit)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert "model was not saved" in lines[0] and "mM-" in lines[0] and "results are in" in lines[0]
+    (record,) = (tmp_path / "results").glob("*.json")
+    result = json.loads(record.read_text())
+    assert result["model_saved"] is False and result["status"] == "finished" and len(result["accuracy_matrix"]) == 2
+    assert not list((tmp_path / "models").glob("*"))  # no half-written model, no temporary file
+
+
+def test_written_json_is_strict():
+    from utils import io
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"strict-{os.getpid()}.json")
+    try:
+        io.write_json(path, {"a": float("nan"), "b": [float("inf"), 1.5], "c": torch.tensor(2.0).item()})
+        text = open(path).read()
+        assert "NaN" not in text and "Infinity" not in text
+        assert json.loads(text, parse_constant=lambda c: pytest.fail(c)) == {"a": None, "b": [None, 1.5], "c": 2.0}
+        with open(path, "w") as f:
+            f.write('{"a": NaN}')
+        with pytest.raises(ValueError):
+            io.read_json(path)
+    finally:
+        os.remove(path)
+
+
+# ---- diverged runs ------------------------------------------------------------------------------------------------
+
+def test_loss_watch_names_the_first_bad_iteration_without_changing_anything():
+    watch = LossWatch(4)
+    watch.start(2)
+    for i in range(3):
+        watch.add(torch.tensor(1.0), i)
+    watch.check()  # all finite: nothing
+    watch.add(torch.tensor(1.0), 3)
+    watch.check()  # iteration 3 only: finite
+    for i, v in enumerate([float("nan"), float("inf"), 2.0, 3.0], start=4):
+        watch.add(torch.tensor(v), i)
+    with pytest.raises(Diverged) as e:
+        watch.check()  # iterations 4-7, the buffer full
+    assert (e.value.context, e.value.iteration) == (2, 5)  # iteration index 4, counted from 1
+    watch.start(3)
+    watch.check()  # a new context with no iteration yet: nothing to check
+
+
+def test_nan_loss_stops_the_run_and_is_left_out_of_a_sweep(data_dir, tmp_path, capsys):
+    r = run_script("main.py", *small(data_dir, tmp_path / "main", *DIVERGING.split()))
+    assert r.returncode == 3
+    lines = r.stderr.strip().splitlines()
+    assert lines == [lines[0]] and "Traceback" not in r.stderr
+    assert lines[0].startswith("error: training diverged at context 1, iteration ") and "smaller --lr" in lines[0]
+    (record,) = (tmp_path / "main" / "results").glob("*.json")
+    result = json.loads(record.read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert result["status"] == "diverged" and result["diverged"]["context"] == 1
+    assert "average_accuracy" not in result
+
+    methods = [sweep.PAPER_METHODS[0], Method("Diverging", DIVERGING)]
+    argv = [*small(data_dir, tmp_path / "sweep"), "--methods", "None,Diverging", "--workers", "1"]
+    assert compare.main(argv, methods=methods) == 1
+    out = capsys.readouterr().out
+    assert "FAILED Diverging (seed 0): training diverged at context 1" in out
+    table = out.split("SUMMARY")[1]
+    assert "None " in table and "Diverging" not in table
+    rows, = [json.loads(p.read_text())["rows"] for p in (tmp_path / "sweep" / "results").glob("summary-*.json")]
+    assert [r["method"] for r in rows] == ["None"]
+    # again: the stored diverged run is a failed run, not rerun and not a result
+    assert compare.main(argv, methods=methods) == 1
+    out = capsys.readouterr().out
+    assert "2 runs: 2 already done, 0 to run" in out and "FAILED Diverging" in out and "stored result" in out
+
+
+# ---- a sweep means the same whatever ran it -----------------------------------------------------------------------
+
+def test_stored_results_are_reused_only_when_complete_and_made_the_same_way(data_dir, tmp_path, capsys):
+    """Many bad stored results, one per seed: each is rerun with a note (never summarised, never a crash); a
+    folder in the place of a result fails that run only."""
+    argv = [*small(data_dir, tmp_path), "--methods", "None", "--workers", "1", "--n-seeds", "13"]
+    assert compare.main(argv) == 0
+    capsys.readouterr()
+    files = sorted((tmp_path / "results").glob("splitMNIST*.json"), key=lambda p: int(p.stem.rsplit("-s", 1)[1]))
+    good = json.loads(files[0].read_text())
+
+    def edited(**change):
+        return json.dumps({**good, **change})
+    variants = [
+        "",                                                   # empty file
+        files[1].read_text()[:200],                           # truncated
+        "[]",                                                 # not a record
+        "{}",                                                 # no field at all
+        json.dumps({k: v for k, v in good.items() if k != "average_accuracy"}),
+        edited(accuracy_matrix=[[0.5, 0.5]]),                 # 1 x 2 for a 2-context run
+        edited(accuracy_matrix=[[0.5, 1.5], [0.5, 0.5]]),     # not accuracies
+        files[7].read_text().replace(str(json.loads(files[7].read_text())["average_accuracy"]), "NaN", 1),
+        edited(record="test"),                                # a --test record
+        edited(threads=good["threads"] + 1),                  # made another way
+        edited(status="running"),
+        edited(stamp="someone-else-s0"),
+    ]
+    for path, text in zip(files[1:], variants):
+        path.write_text(text)
+    os.remove(files[12])
+    os.mkdir(files[12])  # a folder where the result should be
+    code = compare.main(argv)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count("note: rerunning None") == 12 and "13 runs: 1 already done, 12 to run" in out
+    assert out.count(" done None") == 11 and "FAILED None (seed 12)" in out
+    for path in files[1:12]:
+        assert stored.inspect(str(path), path.stem, {})[0] == "done"
+    assert "Traceback" not in out
+
+
+def test_claim_is_exclusive_released_on_exit_and_stale_claims_are_taken_over(tmp_path):
+    result = str(tmp_path / "run-s0.json")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from sweep.stored import Claim; "
+                               f"assert Claim({result!r}).acquire(); print('held', flush=True); time.sleep(60)"],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        mine = stored.Claim(result)
+        assert not mine.acquire()  # held by a live process
+        assert mine.holder().split()[0] == str(holder.pid)
+        holder.kill()  # dies without releasing: the lock file stays, the kernel lock goes
+        holder.wait()
+        assert os.path.exists(mine.path)
+        assert mine.acquire() and mine.stale.split()[0] == str(holder.pid)
+        assert not stored.Claim(result).acquire()
+        mine.release()
+        assert not os.path.exists(mine.path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_two_concurrent_sweeps_on_one_folder_run_each_job_once(data_dir, tmp_path):
+    argv = [sys.executable, os.path.join(ROOT, "compare.py"),
+            *small(data_dir, tmp_path, "--iters", "100"), "--methods", "None,Joint", "--n-seeds", "2",
+            "--workers", "1"]
+    procs = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    computed = [line for out, _ in outs for line in out.splitlines() if line.startswith(" done ")]
+    assert len(computed) == 4 and len(set(computed)) == 4, computed  # every run once, by one of the two
+    summaries = list((tmp_path / "results").glob("summary-*.json"))
+    assert len(summaries) == 1 and not list((tmp_path / "results").glob("*.lock"))
+    tables = [out.split("SUMMARY")[1] for out, _ in outs]
+    assert tables[0] == tables[1]
+
+
+# ---- nothing hangs, Ctrl-C stops ----------------------------------------------------------------------------------
+
+def test_silent_visdom_server_costs_seconds_and_one_warning(capsys):
+    from eval.visdom_log import VisdomPlots
+    with socket.socket() as server:  # accepts connections (the kernel does) and never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        start = time.time()
+        plots = VisdomPlots("http://127.0.0.1", server.getsockname()[1], env="silent")
+        for t in range(3):
+            plots.losses(t, {"current": 1.0})
+            plots.accuracies(t, [0.5, 0.5])
+        elapsed = time.time() - start
+    err = capsys.readouterr().err
+    assert elapsed < 10 and plots.vis is None
+    assert err.count("warning: no visdom server") == 1 and "no answer within" in err
+
+
+def _children(pid):
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and b"multiprocessing" in cmd and b"resource_tracker" not in cmd:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _busy_sweep(data_dir, base):
+    """A --workers 2 sweep of 4 long runs, started in its own process group; returns it once both workers run."""
+    argv = [sys.executable, os.path.join(ROOT, "compare.py"),
+            *small(data_dir, base, "--iters", "20000"), "--methods", "None", "--n-seeds", "4", "--workers", "2"]
+    p = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    deadline = time.time() + 120
+    while len(list((base / "results").glob("*.lock"))) < 2 or len(_children(p.pid)) < 2:
+        assert p.poll() is None and time.time() < deadline, p.stderr.read() if p.poll() is not None else "slow"
+        time.sleep(0.1)
+    time.sleep(1.0)  # the workers are inside their runs
+    return p, _children(p.pid)
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_stops_every_worker_with_a_true_message(data_dir, tmp_path, presses):
+    p, workers = _busy_sweep(data_dir, tmp_path)
+    for k in range(presses):
+        os.killpg(p.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
+        time.sleep(0.05)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err and len(lines) == 1, err
+    if presses == 1:
+        assert err.startswith("interrupted: stopped 2 running run(s) (not written) and 2 not started"), err
+    else:  # the second press came while stopping ('interrupted again: stopped at once') or after the first line
+        assert lines[0].startswith("interrupted"), err
+    deadline = time.time() + 10
+    while any(_alive(w) for w in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)
+    assert not list((tmp_path / "results").glob("splitMNIST*.json"))  # nothing started after, nothing half-written
+    assert " done " not in out
+
+
+def test_workers_exit_when_the_sweep_process_dies(data_dir, tmp_path):
+    p, workers = _busy_sweep(data_dir, tmp_path)
+    p.kill()  # kill -9: no cleanup in the parent at all
+    p.communicate()
+    deadline = time.time() + 15
+    while any(_alive(w) for w in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)
+
+
+def test_closed_output_pipe_ends_quietly(data_dir, tmp_path):
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written, as `| head` after its lines
+    try:
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--get-stamp"], cwd=ROOT,
+                           stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert r.returncode == 141 and r.stderr == ""
+
+
+# ---- one line for every bad input ---------------------------------------------------------------------------------
+
+MAIN_BAD = [
+    (["--seed=-1"], 2, "--seed"),
+    (["--seed=4294967296"], 2, "--seed"),
+    (["--lr=nan"], 2, "--lr"),
+    (["--lr=0"], 2, "--lr"),
+    (["--lr=-0.1"], 2, "--lr"),
+    (["--lr=inf"], 2, "--lr"),
+    (["--fc-drop=1.5"], 2, "--fc-drop"),
+    (["--momentum=-1"], 2, "--momentum"),
+    (["--visdom-port=0"], 2, "--visdom-port"),
+    (["--threads=0"], 2, "--threads"),
+    (["--ewc", "--lambda=abc"], 2, "--lambda"),
+    (["--ewc", "--lambda=nan"], 2, "--lambda"),
+    (["--fromp", "--tau=inf"], 2, "--tau"),
+    (["--fromp", "--replay=buffer"], 2, "--fromp cannot be combined with replay"),
+    (["--icarl", "--scenario=task"], 2, "--icarl can only be used with --scenario=class"),
+]
+
+
+@pytest.mark.parametrize("flags,code,message", MAIN_BAD, ids=[" ".join(f) for f, _, _ in MAIN_BAD])
+def test_main_bad_options_one_line(data_dir, tmp_path, capsys, flags, code, message):
+    line = one_line(capsys, lambda: run_cli(main.main, tiny(data_dir, tmp_path, *flags)), code)
+    assert message in line
+
+
+def test_results_folder_that_is_a_file_one_line(data_dir, tmp_path, capsys):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    line = one_line(capsys, lambda: run_cli(main.main, [*tiny(data_dir, tmp_path), "--results-dir", str(blocked)]),
+                    1)
+    assert line == f"error: --results-dir {blocked} is a file, not a folder"
+    line = one_line(capsys, lambda: run_cli(compare.main, [*tiny(data_dir, tmp_path), "--results-dir",
+                                                           str(blocked)]), 1)
+    assert "is a file, not a folder" in line
+
+
+SWEEP_BAD = [
+    (["--lambda=abc"], "--lambda"),
+    (["--lambda=nan"], "--lambda"),
+    (["--c=inf"], "--c"),
+    (["--tau=-1", "--methods=None"], "--tau must be at least 0"),
+    (["--methods=EWc"], "unknown method name(s) EWc"),
+    (["--methods=,"], "unknown method name(s) (none given)"),
+    (["--methods=iCaRL", "--scenario=task"], "none of them applies"),
+    (["--seed=-1"], "--seed"),
+    (["--n-seeds=0"], "--n-seeds"),
+    (["--seed=4294967295", "--n-seeds=2"], "at most 4294967295"),
+    (["--workers=0"], "--workers"),
+    (["--threads=two"], "--threads"),
+    (["--lr=nan"], "--lr"),
+]
+
+
+@pytest.mark.parametrize("flags,message", SWEEP_BAD, ids=[" ".join(f) for f, _ in SWEEP_BAD])
+def test_sweep_bad_options_one_line_exit_2(data_dir, tmp_path, capsys, flags, message):
+    line = one_line(capsys, lambda: run_cli(compare.main, [*tiny(data_dir, tmp_path), *flags]), 2)
+    assert message in line
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").glob("*.json"))
+
+
+def test_other_sweeps_refuse_unknown_methods(data_dir, tmp_path, capsys):
+    import compare_hyperParams
+    import compare_replay
+    assert "unknown method name(s) Foo" in one_line(
+        capsys, lambda: run_cli(compare_replay.main, [*tiny(data_dir, tmp_path), "--methods=Foo"]), 2)
+    assert "unknown method name(s) EWc" in one_line(
+        capsys, lambda: run_cli(compare_hyperParams.main, [*tiny(data_dir, tmp_path), "--methods=EWc"]), 2)
