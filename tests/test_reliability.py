@@ -314,7 +314,7 @@ MAIN_BAD = [
     (["--ewc", "--lambda=abc"], 2, "--lambda"),
     (["--ewc", "--lambda=nan"], 2, "--lambda"),
     (["--fromp", "--tau=inf"], 2, "--tau"),
-    (["--fromp", "--replay=buffer"], 2, "--fromp cannot be combined with replay"),
+    (["--fromp", "--replay=buffer"], 2, "--fromp cannot be combined with --replay=buffer"),
     (["--icarl", "--scenario=task"], 2, "--icarl can only be used with --scenario=class"),
 ]
 
