@@ -3,9 +3,10 @@
 
     ./compare.py --experiment=splitMNIST --scenario=task --seed=2 --n-seeds=20 [any option of ./main.py]
 
-Every run's result is <results-dir>/<stamp>.json (reused when it exists: a stopped sweep resumes). Prints a table
-(mean +- SEM of the average accuracy per method) and writes <plot-dir>/summary-<problem>.pdf (bar chart; accuracy
-on the contexts so far vs number of contexts learned) and <results-dir>/summary-<problem>.csv/.json.
+Every run's result is <results-dir>/<stamp>.json (reused when complete and made the same way, so a stopped sweep
+resumes; see sweep/stored.py). Prints a table (mean +- SEM of the average accuracy per method) and writes
+<plot-dir>/summary-<problem>-s<seeds>-<hash>.pdf (bar chart; accuracy on the contexts so far vs number of contexts
+learned) and <results-dir>/summary-<problem>-s<seeds>-<hash>.csv/.json, named by the runs they cover.
 """
 import os
 import sys
