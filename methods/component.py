@@ -48,6 +48,7 @@ class Component:
         """Short text naming this component and its hyper-parameters in the run's parameter stamp."""
         return ""
 
+    pixel_input = False  # True: needs the images themselves, so --freeze-convE cannot use features computed once
     build_model = None  # optional staticmethod (args, experiment, scenario) -> model replacing the classifier
 
     # ---- per run ----
