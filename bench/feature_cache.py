@@ -3,16 +3,17 @@
 
 `--experiment=CIFAR100 --scenario=class --pre-convE --freeze-convE` shapes: batches of 256 32x32 colour images, conv
 layers 16-32-64-128-256 (batch-norm, frozen), fc 1024-2000-2000-100, Adam at 0.0001. Random images and random conv
-weights (the arithmetic does not depend on them). Side by side, alternating, best of --repeats:
+weights (the arithmetic does not depend on them). Side by side: the three alternate in short segments (a busy machine penalises all alike), best and median segment:
 - uncached: train/loop.py on images, the conv pass in every iteration (the path before models/features.py);
 - cached:   train/loop.py on the features computed once (what ./main.py does now);
 - bare:     a plain PyTorch loop of the same fc layers on precomputed features: the limit;
 and the evaluation of 10,000 test images (eval.evaluate.accuracy_row over 10 contexts) with and without the cache.
 
-    flock /work/cpu.lock python3 bench/feature_cache.py [--iters 100] [--repeats 2] [--no-gpus]
+    flock /work/cpu.lock python3 bench/feature_cache.py [--iters 100] [--segment 10] [--no-gpus]
 """
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -71,48 +72,49 @@ def learner_for(args, experiment, device, cached):
     return learner, seconds
 
 
-def ours(args, experiment, device, cached, iters):
-    learner, feature_seconds = learner_for(args, experiment, device, cached)
+def ours(learner):
+    """k iterations of train/loop.py on the learner's first training set -> seconds."""
     data = learner.experiment.train[0]
-    train(learner, [(0, data)], 2, args.batch, quiet=True)  # warm-up
-    sync(device)
-    train_seconds = train(learner, [(0, data)], iters, args.batch, quiet=True)[0]
-    start = time.perf_counter()
-    accuracy_row(learner, learner.experiment.test, 9)  # returns host floats: synchronised
-    return train_seconds, time.perf_counter() - start, feature_seconds
+    return lambda k: train(learner, [(0, data)], k, learner.args.batch, quiet=True)[0]
 
 
-def bare(args, experiment, device, iters):
+def evaluation(learner):
+    """accuracy_row over the 10 test sets (it returns host floats, so the device is synchronised)."""
+    def run():
+        start = time.perf_counter()
+        accuracy_row(learner, learner.experiment.test, 9)
+        return time.perf_counter() - start
+    return run
+
+
+def bare(args, data, device):
     """The limit: the fc layers' forward, backward and Adam step on batches indexed from precomputed features."""
-    learner, _ = learner_for(args, experiment, device, cached=True)
-    x, y = learner.experiment.train[0].images, learner.experiment.train[0].labels
+    x, y = data.images, data.labels
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(x.shape[1], 2000), nn.ReLU(), nn.Linear(2000, 2000), nn.ReLU(),
                           nn.Linear(2000, 100)).to(device)
     optimizer = make_optimizer(model.parameters(), args)
-    sampler = BatchSampler(learner.experiment.train[0], args.batch)
+    sampler = BatchSampler(data, args.batch)
 
-    def step():
-        index = next(sampler)
-        loss = F.cross_entropy(model(x[index]), y[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    for _ in range(2):
-        step()
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(iters):
-        step()
-    sync(device)
-    return time.perf_counter() - start
+    def steps(k):
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(k):
+            index = next(sampler)
+            loss = F.cross_entropy(model(x[index]), y[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        sync(device)
+        return time.perf_counter() - start
+    return steps
 
 
 def run(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--iters", type=int, default=100)
-    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--iters", type=int, default=100, help="iterations timed per variant, in segments")
+    p.add_argument("--segment", type=int, default=10, help="iterations per timed segment (variants alternate)")
+    p.add_argument("--eval-repeats", type=int, default=3)
     p.add_argument("--train-n", type=int, default=5000, help="training images (one CIFAR-100 context: 5000)")
     p.add_argument("--test-n", type=int, default=10000, help="test images (CIFAR-100: 10000)")
     p.add_argument("--no-gpus", action="store_true")
@@ -121,27 +123,35 @@ def run(argv=None):
                  + (["--no-gpus"] if a.no_gpus else []))
     device = choose_device(args.cuda)
     experiment = synthetic_experiment(a.train_n, a.test_n, device)
-    best = {k: float("inf") for k in ("uncached", "cached", "bare", "eval_uncached", "eval_cached", "features")}
-    for r in range(a.repeats):
-        u_train, u_eval, _ = ours(args, experiment, device, False, a.iters)
-        c_train, c_eval, f_seconds = ours(args, experiment, device, True, a.iters)
-        b_train = bare(args, experiment, device, a.iters)
-        print(f"repeat {r + 1}: training {a.iters} iterations: uncached {u_train:.2f} s, cached {c_train:.2f} s, "
-              f"bare {b_train:.2f} s; evaluating {a.test_n} test images: uncached {u_eval:.2f} s, "
-              f"cached {c_eval:.3f} s; features of {a.train_n + a.test_n} images {f_seconds:.2f} s", flush=True)
-        for k, v in (("uncached", u_train), ("cached", c_train), ("bare", b_train), ("eval_uncached", u_eval),
-                     ("eval_cached", c_eval), ("features", f_seconds)):
-            best[k] = min(best[k], v)
-    per100 = {k: best[k] * 100 / a.iters for k in ("uncached", "cached", "bare")}
-    print(f"device: {device}, threads: {torch.get_num_threads()}, batch {args.batch}, fc {args.fc_layers - 1}x"
-          f"{args.fc_units}, best of {a.repeats}")
-    print(f"seconds per 100 iterations: uncached {per100['uncached']:.2f}, cached {per100['cached']:.2f}, "
-          f"bare fc step (limit) {per100['bare']:.2f}")
-    print(f"ratios: cached/bare {best['cached'] / best['bare']:.3f}, uncached/bare {best['uncached'] / best['bare']:.3f},"
-          f" uncached/cached {best['uncached'] / best['cached']:.3f}")
-    print(f"evaluation of {a.test_n} test images: uncached {best['eval_uncached']:.2f} s, cached "
-          f"{best['eval_cached']:.3f} s (ratio {best['eval_uncached'] / best['eval_cached']:.1f}); features of "
-          f"{a.train_n + a.test_n} images computed once in {best['features']:.2f} s")
+    uncached, _ = learner_for(args, experiment, device, cached=False)
+    cached, feature_seconds = learner_for(args, experiment, device, cached=True)
+    trainers = {"uncached": ours(uncached), "cached": ours(cached),
+                "bare": bare(args, cached.experiment.train[0], device)}
+    for step in trainers.values():
+        step(2)  # warm-up
+    times = {k: [] for k in trainers}
+    for _ in range(max(1, a.iters // a.segment)):
+        for name, step in trainers.items():
+            times[name].append(step(a.segment))
+    evals = {"uncached": evaluation(uncached), "cached": evaluation(cached)}
+    eval_times = {k: [] for k in evals}
+    for _ in range(a.eval_repeats):
+        for name, run_eval in evals.items():
+            eval_times[name].append(run_eval())
+
+    def per100(name, pick):
+        return pick(times[name]) * 100 / a.segment
+
+    print(f"device: {device}, threads: {torch.get_num_threads()}, batch {args.batch}, conv 16-32-64-128-256 frozen, "
+          f"fc {args.fc_layers - 1}x{args.fc_units} -> 100; {len(times['bare'])} alternating segments of "
+          f"{a.segment} iterations each")
+    for label, pick in (("best segment", min), ("median segment", statistics.median)):
+        u, c, b = (per100(k, pick) for k in ("uncached", "cached", "bare"))
+        print(f"seconds per 100 iterations ({label}): uncached {u:.2f}, cached {c:.2f}, bare fc step (limit) {b:.2f}"
+              f"; ratios cached/bare {c / b:.3f}, uncached/bare {u / b:.3f}, uncached/cached {u / c:.3f}")
+    eu, ec = min(eval_times["uncached"]), min(eval_times["cached"])
+    print(f"evaluation of {a.test_n} test images (best of {a.eval_repeats}): uncached {eu:.2f} s, cached {ec:.3f} s"
+          f" (ratio {eu / ec:.1f}); features of {a.train_n + a.test_n} images computed once in {feature_seconds:.2f} s")
 
 
 if __name__ == "__main__":
