@@ -26,3 +26,14 @@ class Preprocess:
         if self.mean is not None:
             x = (x - self.mean) / self.std
         return x
+
+
+class Precomputed:
+    """The preprocessing of data that are network input already (conv features computed once, models/features.py):
+    none. Same interface as Preprocess."""
+
+    def to(self, device):
+        return self
+
+    def __call__(self, inputs, context):
+        return inputs

@@ -82,6 +82,7 @@ class Component:
         return ""
 
     plan = None         # optional staticmethod (train_sets) -> [(context, TensorSet)]: the phases to train
+    pixel_input = False  # True: needs the images themselves, so --freeze-convE cannot use features computed once
     build_model = None  # optional staticmethod (args, experiment, scenario) -> model replacing the classifier
 
     # ---- per run ----

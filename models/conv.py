@@ -60,6 +60,7 @@ class ConvLayers(nn.Module):
         self.name = (f"{'C' if conv_type == 'standard' else 'R'}{in_channels}-{depth}x{channels}{blocks}"
                      f"{'' if reducing_layers == depth - 1 else f'-rl{reducing_layers}'}{'-' + flags if flags else ''}")
         self.frozen = False
+        self.precomputed = False  # True: inputs are already this stack's output (models/features.py)
 
     def freeze(self):
         """No gradients, and batch-norm statistics kept as they are: eval mode even while the model trains."""
@@ -72,4 +73,6 @@ class ConvLayers(nn.Module):
         return super().train(mode and not self.frozen)
 
     def forward(self, x):
+        if self.precomputed:  # frozen layers whose features were computed once: the fc part runs on them as given
+            return x
         return self.pool(self.layers(x)).flatten(1)

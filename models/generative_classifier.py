@@ -35,14 +35,15 @@ class GenerativeClassifier(nn.Module):
 
     def log_likelihoods(self, x, S=50, observation="gaussian"):
         """[N, classes] importance-sampled estimates of log p(x | class) with S samples each (-inf for classes not
-        trained yet). Inputs are taken in chunks so that one decoder pass holds about ELEMENTS_PER_PASS values."""
-        n, pixels = x.shape[0], x[0].numel()
-        scores = x.new_full((n, len(self.vaes)), float("-inf"))
-        chunk = max(1, ELEMENTS_PER_PASS.get(x.device.type, DEFAULT_ELEMENTS_PER_PASS) // (S * pixels))
+        trained yet). One decoder pass holds at most ELEMENTS_PER_PASS values (VAE.log_likelihood's max_elements):
+        inputs in chunks, and with many samples (the paper's --eval-s=10000 on CIFAR-100) the samples of one input
+        in chunks too, so memory stays bounded whatever S. Classes are taken one after another: a class's work on a
+        test chunk fills passes of the cap (all but its last), so fusing classes would hardly make the passes fewer,
+        and would change the random draws (drawn class after class)."""
+        scores = x.new_full((x.shape[0], len(self.vaes)), float("-inf"))
+        cap = ELEMENTS_PER_PASS.get(x.device.type, DEFAULT_ELEMENTS_PER_PASS)
         for label in self.trained.nonzero().flatten().tolist():
-            vae = self.vaes[label]
-            for start in range(0, n, chunk):
-                scores[start:start + chunk, label] = vae.log_likelihood(x[start:start + chunk], S, observation)
+            scores[:, label] = self.vaes[label].log_likelihood(x, S, observation, max_elements=cap)
         return scores
 
     def forward(self, x, context=None):

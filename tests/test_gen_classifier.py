@@ -179,3 +179,37 @@ def test_compare_runs_it_in_class_il_only(tmp_path, capsys):
     assert jobs and "GenC-z5-S50" in jobs[0].stamp
     assert make_jobs((method.name,), ["--gen-classifier"], ["--experiment=CIFAR100"], [2], str(tmp_path)) is None
     assert "leaving out Generative Classifier" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("S, cap", [(5, None), (10000, 32 * 125)])  # small S: one pass; the paper's CIFAR-100 S
+def test_scores_every_class_on_features_with_passes_under_the_cap(S, cap, monkeypatch):
+    """VAEs on conv features (32 units here; output 'none', as the paper's on normalised data), every class scored;
+    with --eval-s=10000 and a cap of 125 samples per pass the scores are the unchunked ones, combined by log-sum-exp."""
+    import models.generative_classifier as gc
+    if cap is not None:
+        monkeypatch.setitem(gc.ELEMENTS_PER_PASS, "cpu", cap)
+    torch.manual_seed(0)
+    model = GenerativeClassifierModel(lambda: VAE(2, 8, fc_layers=2, fc_units=12, z_dim=4, recon_loss="MSE",
+                                                  output="none"), 10).double()
+    model.trained[:] = True
+    x = torch.randn(4, 32, dtype=torch.float64)
+    sizes = []
+    for vae in model.vaes:
+        decode = vae.decode
+        vae.decode = lambda z, decode=decode: sizes.append(z.shape[0] * 32) or decode(z)
+    with torch.no_grad():
+        torch.manual_seed(3)
+        scores = model.log_likelihoods(x, S)
+        passes = list(sizes)
+        limit = gc.ELEMENTS_PER_PASS["cpu"]
+        torch.manual_seed(3)  # the same draws: class after class, input chunk after input chunk
+        inputs = max(1, limit // 32 // S)
+        reference = torch.stack([torch.cat([vae.log_likelihood(x[i:i + inputs], S, "gaussian")
+                                            for i in range(0, 4, inputs)]) for vae in model.vaes], dim=1)
+    assert scores.shape == (4, 10) and torch.isfinite(scores).all()
+    assert max(passes) <= limit and sum(passes) == 10 * 4 * S * 32  # every class, every sample, under the cap
+    if S * 4 * 32 <= limit:
+        assert torch.equal(scores, reference)
+    else:
+        assert torch.allclose(scores, reference, rtol=1e-12, atol=0)
+    assert len(set(scores.argmax(1).tolist())) > 1  # the classes' VAEs differ: not one class wins everything

@@ -85,3 +85,58 @@ def test_sample_shape_range_mode_and_device():
         assert vae.sample(3).device.type == "cuda"
         x = vae.sample(3)
         assert vae.log_likelihood(x, S=4).device.type == "cuda"
+
+
+def _passes(vae):
+    """Record the number of decoded values of every decoder pass of `vae`."""
+    sizes, decode = [], vae.decode
+
+    def recorded(z):
+        out = decode(z)
+        sizes.append(out.numel())
+        return out
+
+    vae.decode = recorded
+    return sizes
+
+
+@pytest.mark.parametrize("cap", [16 * 3 * 4, 16 * 40, 16 * 10 ** 6])  # samples chunked / inputs chunked / one pass
+def test_chunked_importance_sampling_equals_one_pass_per_chunk_and_stays_under_the_cap(cap):
+    torch.manual_seed(0)
+    vae = VAE(4, 1, fc_layers=2, fc_units=16, z_dim=3).double()
+    x = torch.rand(7, 1, 4, 4, dtype=torch.float64)
+    S, pixels = 37, 16
+    inputs = max(1, cap // pixels // S)       # inputs per chunk: the draws are made chunk by chunk, as before
+    with torch.no_grad():
+        torch.manual_seed(1)
+        reference = torch.cat([vae.log_likelihood(x[i:i + inputs], S, "gaussian") for i in range(0, 7, inputs)])
+        sizes = _passes(vae)
+        torch.manual_seed(1)
+        chunked = vae.log_likelihood(x, S, "gaussian", max_elements=cap)
+    assert max(sizes) <= cap and sum(sizes) == S * 7 * pixels  # every sample decoded once, no pass above the cap
+    if cap >= S * 7 * pixels:
+        assert len(sizes) == 1 and torch.equal(chunked, reference)  # small S: the one-pass computation itself
+    else:
+        assert len(sizes) > 1 and torch.allclose(chunked, reference, rtol=1e-12, atol=0)  # log-sum-exp of chunks
+
+
+def test_estimate_converges_as_samples_grow_with_bounded_passes():
+    """S = 1 ... 10000 (the paper's --eval-s on CIFAR-100) with at most 512 decoded values per pass: the spread of the
+    estimate over 200 repetitions shrinks like 1/sqrt(S) and it closes in on log p(x) by numerical integration."""
+    vae = _one_pixel_vae()
+    z = torch.linspace(-12, 12, 200001, dtype=torch.float64)
+    p = torch.sigmoid(2 * z - 0.5)
+    density = torch.exp(-0.5 * z ** 2 - 0.5 * (0.3 - p) ** 2) / (2 * math.pi)
+    exact = torch.log(torch.trapezoid(density, z)).item()
+    x = torch.full((200, 1, 1, 1), 0.3, dtype=torch.float64)
+    torch.manual_seed(0)
+    spread, error = [], []
+    sizes = _passes(vae)
+    with torch.no_grad():
+        for S in (1, 10, 100, 1000, 10000):
+            estimate = vae.log_likelihood(x, S, "gaussian", max_elements=512)
+            spread.append(estimate.std().item())
+            error.append((estimate - exact).abs().max().item())
+    assert max(sizes) <= 512
+    assert all(b < 0.6 * a for a, b in zip(spread, spread[1:])), spread  # ~1/sqrt(10) per step
+    assert error[-1] < 0.01 and error[-1] < error[0] / 50, error

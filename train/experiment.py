@@ -15,7 +15,7 @@ from data.scenario import Scenario
 from eval.evaluate import accuracy_row
 from eval.metrics import summarise
 from methods import enabled_components
-from models import pretrained
+from models import features, pretrained
 from models.classifier import build_classifier
 from train.learner import Learner
 from train.loop import train
@@ -31,9 +31,24 @@ def build_learner(args, experiment, device):
     factory = next((c.build_model for c in components if "build_model" in c.claims(args)), None)
     model = (factory or build_classifier)(args, experiment, scenario).to(device)
     pretrained.prepare(model, args, load=args.train)  # --pre-convE, --freeze-convE (with --test: the saved model)
+    experiment = conv_features(args, model, experiment, components)
     learner = Learner(model, scenario, experiment, args, device)
     learner.components = [c(args, learner) for c in components]
     return learner
+
+
+def conv_features(args, model, experiment, components):
+    """--freeze-convE in training: the frozen conv layers' features of every image, computed once (models/features.py),
+    unless a component needs the images themselves (pixel_input)."""
+    if not (args.train and args.freeze_convE) or any(c.pixel_input for c in components):
+        return experiment
+    start = time.perf_counter()
+    cached = features.precompute(model, experiment)
+    if cached is None:
+        return experiment
+    n = sum(len(s) for s in cached.train + cached.test)
+    print(f"features computed once: {n} images in {time.perf_counter() - start:.1f} s")
+    return cached
 
 
 def watch(args, learner, experiment, stamp):
@@ -92,6 +107,7 @@ def _run(args, stamp):
                                   args.normalize)
     timings["data"] = time.perf_counter() - start
     learner = build_learner(args, experiment, device)
+    experiment = learner.experiment  # conv features in place of the images, when computed once
     monitor = watch(args, learner, experiment, stamp) if args.train else None
     matrix, eval_seconds = [], [0.0]
     result = {"stamp": stamp, "record": "training" if args.train else "test", "status": "finished",
