@@ -15,6 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data.experiments import build_experiment  # noqa: E402
 from data.tensorset import BatchSampler  # noqa: E402
 from main import build_learner  # noqa: E402
+from methods.buffer import MemoryBuffer  # noqa: E402
+from methods.component import Replayed  # noqa: E402
 from methods.replay import Replay  # noqa: E402
 from utils.nn import make_optimizer  # noqa: E402
 from cli.options import parse  # noqa: E402
@@ -63,26 +65,27 @@ def main():
 
     def step(with_replay, fused=True):  # as train.loop does it
         batch = learner.batch(experiment.train[1], next(sampler))
-        replayed = [replay.replay_batch(batch)] if with_replay and fused else []
-        scores, *others = learner.forward([batch] + replayed)
-        for b, s in zip(replayed, others):
-            b.scores = s
-        loss = learner.criterion(scores, batch)
+        replayed = [replay.replay_batch(batch, 1)] if with_replay else []
+        shared = replayed if fused else []
+        scores, *others = learner.forward([batch] + shared)
+        replayed = [Replayed(replay, b, others[0] if fused else None) for b in replayed]
+        loss = learner.criterion(scores, batch, 1)
         if with_replay:
-            loss = 0.5 * loss + replay.losses(batch, scores)["replay"]
+            loss = 0.5 * loss + replay.losses(batch, scores, replayed, 1)["replay"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
     def step_double():  # the same arithmetic as a step with replay, without replay: one batch twice as large
         batch = learner.batch(experiment.train[1], next(double))
-        loss = learner.criterion(model(batch.x, batch.context), batch)
+        loss = learner.criterion(model(batch.x, batch.context), batch, 1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
     def replay_only():
-        replay.losses(None, None)["replay"].backward()
+        drawn = [Replayed(replay, replay.replay_batch(None, 1), None)]  # draw, preprocess; scored by Replay itself
+        replay.losses(None, None, drawn, 1)["replay"].backward()
 
     plain = timed(lambda: step(False), steps, device)
     both = timed(lambda: step(True), steps, device)
