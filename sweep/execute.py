@@ -13,15 +13,16 @@ from utils.errors import UsageError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_one(argv, threads=None):
-    """Run one experiment (in whichever process or machine this is called); returns {'result'} or {'error'}."""
+def run_one(argv, threads=None, task_free=False):
+    """Run one experiment (in whichever process or machine this is called); returns {'result'} or {'error'}.
+    task_free: argv are ./main_task_free.py's options."""
     import torch
     before = torch.get_num_threads()
     try:
         from train.experiment import run
         if threads:
             torch.set_num_threads(threads)
-        args = parse(argv)
+        args = parse(argv, prog="main_task_free" if task_free else "main", task_free=task_free)
         return {"result": run(args, param_stamp(args))}
     except KeyboardInterrupt:
         raise
@@ -85,7 +86,7 @@ def execute(jobs, workers=None, ray_address=None, threads=None):
         _execute_ray(todo, ray_address, threads or 1, done)
     elif workers == 1:
         for job in todo:
-            done(job, run_one(job.argv, threads))
+            done(job, run_one(job.argv, threads, job.task_free))
     else:
         _execute_pool(todo, workers, threads or max(1, _cores() // workers), done)
     return sum(1 for group in by_path.values() if group[0].result is None)
@@ -110,7 +111,7 @@ def _execute_pool(todo, workers, threads, done):
     try:
         started = {}
         for job in todo:
-            started[pool.submit(run_one, _quiet(job.argv), threads)] = job
+            started[pool.submit(run_one, _quiet(job.argv), threads, job.task_free)] = job
         for future in cf.as_completed(started):
             job = started[future]
             try:
@@ -134,7 +135,7 @@ def _execute_ray(todo, address, threads, done):
         "working_dir": ROOT, "excludes": ["store/", ".git", "*.pt", "__pycache__/"], "env_vars": env})
     try:
         remote = ray.remote(num_cpus=threads)(run_one)
-        started = {remote.remote(_quiet(job.argv), threads): job for job in todo}
+        started = {remote.remote(_quiet(job.argv), threads, job.task_free): job for job in todo}
         pending = list(started)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)

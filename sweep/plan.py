@@ -1,5 +1,6 @@
 """From a sweep script's command line to its runs: the sweep's own options, the options every run shares, and one
-Job (a ./main.py command line and the stamp that names its result file) per method, grid point and seed."""
+Job (a ./main.py command line and the stamp that names its result file) per method, grid point and seed.
+With task_free, the runs are ./main_task_free.py's (its parser; the stamps include the stream)."""
 import argparse
 import contextlib
 import io as _io
@@ -52,10 +53,14 @@ def split_argv(argv, parser):
     return sweep_args, rest
 
 
-def print_help(sweep, prog):
+def runner(task_free):
+    return "main_task_free" if task_free else "main"
+
+
+def print_help(sweep, prog, task_free=False):
     sweep.print_help()
-    print("\nEvery other option is passed to each run of ./main.py:")
-    build_parser(prog).print_help()
+    print(f"\nEvery other option is passed to each run of ./{runner(task_free)}.py:")
+    build_parser(prog, task_free=task_free).print_help()
 
 
 def owned_tokens(sweep_args, method):
@@ -68,9 +73,9 @@ def owned_tokens(sweep_args, method):
     return out
 
 
-def base_args(shared, prog):
+def base_args(shared, prog, task_free=False):
     """Parse the shared options as main.py would (a user error stops here with exit code 2)."""
-    return parse(shared, prog=prog)
+    return parse(shared, prog=prog, task_free=task_free)
 
 
 def fields(args, **extra):
@@ -84,12 +89,12 @@ def method_tokens(method, args, **extra):
     return shlex.split(method.flags.format_map(fields(args, **extra)))
 
 
-def try_parse(argv):
+def try_parse(argv, task_free=False):
     """main.py's parser on argv: (args, None), or (None, the one-line reason it refused them)."""
     err = _io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
-            return parse(argv), None
+            return parse(argv, prog=runner(task_free), task_free=task_free), None
     except SystemExit:
         lines = err.getvalue().strip().splitlines()
         return None, (lines[-1].split("error: ", 1)[-1] if lines else "refused by main.py's parser")
@@ -118,28 +123,29 @@ class Job:
     stamp: str
     path: str
     tokens: list = field(default_factory=list)   # the method's own flags
+    task_free: bool = False                      # a ./main_task_free.py run
     result: dict = field(default=None, repr=False)
     error: str = None
 
 
-def make_jobs(key, tokens, shared, seeds, results_dir, label=None):
+def make_jobs(key, tokens, shared, seeds, results_dir, label=None, task_free=False):
     """The runs of one method (one grid point) over seeds; None, with a printed note, if main.py refuses them."""
     jobs = []
     for seed in seeds:
         argv = [*shared, *tokens, f"--seed={seed}"]
-        args, reason = try_parse(argv)
+        args, reason = try_parse(argv, task_free)
         if args is None:
             print(f"note: leaving out {label or key[0]} ({' '.join(tokens)}): {reason}")
             return None
         stamp = param_stamp(args)
-        jobs.append(Job(key, seed, argv, stamp, os.path.join(results_dir, f"{stamp}.json"), tokens))
+        jobs.append(Job(key, seed, argv, stamp, os.path.join(results_dir, f"{stamp}.json"), tokens, task_free))
     return jobs
 
 
 def method_jobs(s, method, key=None, extra_tokens=(), **fmt):
     """The runs of `method` over the seeds of setup `s` (None, with a printed note, if main.py refuses them)."""
     tokens = method_tokens(method, s.args, **fmt) + owned_tokens(s.sweep, method) + list(extra_tokens)
-    return make_jobs(key or (method.name,), tokens, s.shared, s.seeds, s.args.results_dir, method.name)
+    return make_jobs(key or (method.name,), tokens, s.shared, s.seeds, s.args.results_dir, method.name, s.task_free)
 
 
 @dataclass
@@ -148,18 +154,19 @@ class Setup:
     shared: list
     args: argparse.Namespace      # the shared options as main.py parses them (seed = first seed)
     seeds: list
+    task_free: bool = False       # runs of ./main_task_free.py
 
 
-def setup(argv, prog, description, drops, owned=(), add_args=None):
+def setup(argv, prog, description, drops, owned=(), add_args=None, task_free=False):
     """Parse a sweep script's command line: its own options, and the options shared by every run."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = sweep_parser(prog, description, drops, owned)
     if add_args is not None:
         add_args(parser.add_argument_group(prog))
     if "-h" in argv or "--help" in argv:
-        print_help(parser, prog)
+        print_help(parser, prog, task_free)
         raise SystemExit(0)
     sweep_args, shared = split_argv(argv, parser)
-    args = base_args([*shared, f"--seed={sweep_args.seed}"], prog)
+    args = base_args([*shared, f"--seed={sweep_args.seed}"], prog, task_free)
     seeds = list(range(sweep_args.seed, sweep_args.seed + sweep_args.n_seeds))
-    return Setup(sweep_args, shared, args, seeds)
+    return Setup(sweep_args, shared, args, seeds, task_free)

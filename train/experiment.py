@@ -1,7 +1,12 @@
-"""One experiment in the academic setting: build data, learner and components, train, evaluate, write the result.
+"""One experiment: build data, learner and components, train, evaluate, write the result.
 
-Called by ./main.py and by the sweeps (sweep/execute.py) with options that cli.options has already parsed and
-checked, and the run's parameter stamp (cli.stamp), which names its files.
+In the academic setting the plan is one phase per context, evaluated after each (the accuracy matrix). In a
+task-free experiment (./main_task_free.py's options) the plan is one phase, the stream, with the consolidation
+event every --update-every iterations; it is evaluated at the end (a one-row matrix) and every --acc-log
+iterations on --acc-n test samples per context (the accuracy curve, by train.monitor).
+
+Called by ./main.py, ./main_task_free.py and by the sweeps (sweep/execute.py) with options that cli.options has
+already parsed and checked, and the run's parameter stamp (cli.stamp), which names its files.
 """
 import os
 import platform
@@ -12,9 +17,11 @@ import torch
 
 from data.experiments import build_experiment
 from data.scenario import Scenario
+from data.stream import Stream, StreamData, context_probs
 from eval.evaluate import accuracy_row
 from eval.metrics import summarise
 from methods import enabled_components
+from methods.component import is_task_free
 from models import pretrained
 from models.classifier import build_classifier
 from train.learner import Learner
@@ -38,7 +45,7 @@ def build_learner(args, experiment, device):
 
 def watch(args, learner, experiment, stamp):
     """With --visdom or --pdf, an observer recording losses and accuracies at the log points (after all methods)."""
-    if not (args.visdom or args.pdf):
+    if not (args.visdom or args.pdf or is_task_free(args)):  # (task-free: always, for the accuracy curve)
         return None
     from train.monitor import Monitor
     plots = None
@@ -48,6 +55,21 @@ def watch(args, learner, experiment, stamp):
     monitor = Monitor(args, learner, experiment.test, plots)
     learner.components.append(monitor)
     return monitor
+
+
+def plan_of(args, learner, experiment):
+    """(plan, iterations per entry): the contexts in turn; task-free, the stream as one entry, with contexts only
+    the learner may see in task-IL (per sample)."""
+    if not is_task_free(args):
+        return learner.plan(experiment.train), args.iters
+    stream = Stream(experiment.train, args.stream, args.iters, args.batch, args.fuzziness, args.labels_per_batch)
+    data = StreamData.of(stream, visible=args.scenario == "task", update_every=args.update_every)
+    return [(None, data)], len(stream)
+
+
+def stream_settings(args):
+    return {"stream": args.stream, "fuzziness": args.fuzziness, "labels_per_batch": args.labels_per_batch,
+            "update_every": args.update_every, "iterations": args.iters * args.contexts}
 
 
 def model_path(args, stamp):
@@ -75,12 +97,13 @@ def run(args, stamp):
 
     def evaluate(context):
         t = time.perf_counter()
-        matrix.append(accuracy_row(learner, experiment.test, context))
+        upto = args.contexts - 1 if context is None else context  # (a stream: every context may have been seen)
+        matrix.append(accuracy_row(learner, experiment.test, upto))
         eval_seconds[0] += time.perf_counter() - t
 
     if args.train:
-        plan = learner.plan(experiment.train)
-        phase_seconds = train(learner, plan, args.iters, args.batch, after_context=evaluate, quiet=args.quiet)
+        plan, iters = plan_of(args, learner, experiment)
+        phase_seconds = train(learner, plan, iters, args.batch, after_context=evaluate, quiet=args.quiet)
         timings["train"] = sum(phase_seconds)
         timings["train_per_phase"] = phase_seconds
         if args.save:
@@ -105,7 +128,11 @@ def run(args, stamp):
     if args.pdf:
         t = time.perf_counter()
         from eval.report import write_report
-        write_report(os.path.join(args.plot_dir, f"{stamp}.pdf"), matrix, stamp, args.contexts, monitor)
+        probs = None
+        if is_task_free(args):
+            t_all = torch.arange(args.iters * args.contexts)
+            probs = context_probs(args.stream, t_all, args.iters, args.contexts, args.fuzziness).numpy()
+        write_report(os.path.join(args.plot_dir, f"{stamp}.pdf"), matrix, stamp, args.contexts, monitor, probs)
         timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     summary = summarise(matrix)
@@ -115,5 +142,9 @@ def run(args, stamp):
                            "numpy": np.__version__}}
     if monitor is not None:
         result["training_log"] = monitor.history()
+    if is_task_free(args):
+        result["stream"] = stream_settings(args)
+        log = result.get("training_log", {})
+        result["curve"] = {"iterations": log.get("acc_iterations", []), "accuracy": log.get("accuracy", [])}
     io.write_json(os.path.join(args.results_dir, f"{stamp}.json"), result)
     return result
