@@ -18,7 +18,7 @@ class OneWeight(nn.Module):
 def make_si(w0=1.0, c=2.0, epsilon=0.1):
     model = OneWeight(w0)
     args = SimpleNamespace(importance_weighting="si", weight_penalty=True, reg_strength=c, epsilon=epsilon)
-    learner = SimpleNamespace(model=model, scenario=SimpleNamespace(n_contexts=3))
+    learner = SimpleNamespace(model=model, scenario=SimpleNamespace(n_contexts=3, is_last=lambda c: c >= 2))
     return SI(args, learner), model
 
 
@@ -37,14 +37,14 @@ def test_importance_by_hand():
     model.w.grad = None
     si.after_step(0)             # a parameter without gradient is left alone
     assert torch.allclose(si.W[0], torch.tensor([0.5], dtype=torch.float64))
-    assert si.penalty() is None and si.losses(None, None) == {}
+    assert si.penalty() is None and si.losses(None, None, [], 0) == {}
     si.after_context(0, None)   # total change -0.1: omega = 0.5 / (0.01 + 0.1)
     omega = 0.5 / 0.11
     assert torch.allclose(si.omega[0], torch.tensor([omega], dtype=torch.float64))
     assert torch.allclose(si.start[0], torch.tensor([0.9], dtype=torch.float64))
     with torch.no_grad():
         model.w.fill_(1.2)
-    loss = si.losses(None, None)["si"]
+    loss = si.losses(None, None, [], 0)["si"]
     assert torch.allclose(loss, torch.tensor(2.0 * omega * 0.3 ** 2, dtype=torch.float64))
     # second context: omega accumulates, W restarts from zero
     si.before_context(1, None)
