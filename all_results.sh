@@ -53,4 +53,11 @@ done
 ./compare.py --seed=2 --n-seeds=5 --experiment=permMNIST --scenario=domain --no-fromp --no-bir --no-agem --fisher-n=1000 "$@"
 ./compare.py --seed=2 --n-seeds=5 --experiment=permMNIST --scenario=class --no-fromp --no-bir --no-agem --fisher-n=1000 "$@"
 
-## Task-free split MNIST: the paper's compare_task_free.py lines come here once task-free training is in the project.
+## Task-free split MNIST (./main_task_free.py runs: fuzzy boundaries, an update every 100 iterations)
+./compare_hyperParams_task_free.py --seed=1 --experiment=splitMNIST --scenario=task "$@"
+./compare_hyperParams_task_free.py --seed=1 --experiment=splitMNIST --scenario=domain "$@"
+./compare_hyperParams_task_free.py --seed=1 --experiment=splitMNIST --scenario=class "$@"
+
+./compare_task_free.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=task --gating-prop=0.45 --c=10 "$@"
+./compare_task_free.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=domain --c=10 "$@"
+./compare_task_free.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=class --c=10 "$@"

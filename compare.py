@@ -18,12 +18,18 @@ DROPS = ("no_context_spec", "no_reg", "no_fromp", "no_bir", "no_agem")
 
 
 def main(argv=None, methods=None):
-    methods = sweep.PAPER_METHODS if methods is None else methods
+    return run_comparison(argv, sweep.PAPER_METHODS if methods is None else methods, "compare",
+                          "Compare continual-learning methods over seeds.", DROPS)
+
+
+def run_comparison(argv, methods, prog, description, drops, add_args=None, fmt=(), task_free=False):
+    """The comparison of `methods` over seeds (compare.py; compare_task_free.py with task_free): run, table, pdf.
+    fmt: names of sweep options that fill '{name}' fields of the methods' flags."""
     owned = {}
     for m in methods:
         for option in m.owns:
             owned.setdefault(option, []).append(m.name)
-    s = sweep.setup(argv, "compare", "Compare continual-learning methods over seeds.", DROPS, owned.items())
+    s = sweep.setup(argv, prog, description, drops, owned.items(), add_args=add_args, task_free=task_free)
     args = s.args
     sweep.check_methods(s.sweep, methods, args.scenario)
     for method in methods:
@@ -32,23 +38,29 @@ def main(argv=None, methods=None):
     groups = []  # (method, its jobs over the seeds)
     for method in methods:
         if sweep.applies(method, args.scenario, s.sweep):
-            jobs = sweep.method_jobs(s, method)
+            jobs = sweep.method_jobs(s, method, **{name: getattr(s.sweep, name) for name in fmt})
             if jobs:
                 groups.append((method, jobs))
     every = [j for _, jobs in groups for j in jobs]
     failed = sweep.run_all(s, every)
-    rows, curves = summarise(groups)
+    rows, curves = summarise(groups, task_free)
     print_table(rows, args, len(s.seeds))
-    name = sweep.summary_name("summary", args, every)
+    name = sweep.summary_name("summary-task-free" if task_free else "summary", args, every)
     if rows:
         sweep.write_table(rows, os.path.join(args.results_dir, name), every)
         pdf = os.path.join(args.plot_dir, name + ".pdf")
-        plot(pdf, rows, curves, args)
+        plot(pdf, rows, curves, args, task_free)
         print(f"=> table: {os.path.join(args.results_dir, name)}.csv (.json)\n=> plot: {pdf}")
     return sweep.report_failures(failed)
 
 
-def summarise(groups):
+def stream_curve(result):
+    """Task-free: (iterations, mean test accuracy over all contexts) at each --acc-log point of the stream."""
+    curve = result.get("curve", {})
+    return curve.get("iterations", []), [sum(row) / len(row) for row in curve.get("accuracy", [])]
+
+
+def summarise(groups, task_free=False):
     rows, curves = [], []
     for method, jobs in groups:
         done = [j for j in jobs if j.result is not None]
@@ -59,10 +71,12 @@ def summarise(groups):
         rows.append({"method": method.name, "flags": " ".join(jobs[0].tokens),
                      "n": len(done), "mean": mean, "sem": sem, "seeds": [j.seed for j in done], "values": accs,
                      "color": method.color})
-        per_seed = [sweep.so_far_curve(j.result["accuracy_matrix"]) for j in done]
+        per_seed = [stream_curve(j.result) if task_free else sweep.so_far_curve(j.result["accuracy_matrix"])
+                    for j in done]
         x = per_seed[0][0]
         ys = [y for _, y in per_seed]
-        stats = [sweep.mean_sem([y[i] for y in ys]) for i in range(len(x))]
+        stats = [sweep.mean_sem([y[i] for y in ys]) for i in range(min(len(x), *map(len, ys)))]
+        x = x[:len(stats)]
         curves.append((method, x, [m for m, _ in stats], [e for _, e in stats]))
         rows[-1]["so_far"] = [m for m, _ in stats]
     return rows, curves
@@ -78,7 +92,7 @@ def print_table(rows, args, n_seeds):
     print("#" * 60)
 
 
-def plot(path, rows, curves, args):
+def plot(path, rows, curves, args, task_free=False):
     import numpy as np
     title = sweep.title_of(args)
     with sweep.pdf_pages(path) as pdf:
@@ -91,11 +105,15 @@ def plot(path, rows, curves, args):
         ax.set_ylim(0, 1.05)
         sweep.save_page(pdf, fig)
 
-        fig, ax = sweep.new_figure(title, "number of contexts learned", "average accuracy on the contexts so far")
+        if task_free:
+            fig, ax = sweep.new_figure(title, "iteration of the stream", "average test accuracy (all contexts)")
+        else:
+            fig, ax = sweep.new_figure(title, "number of contexts learned", "average accuracy on the contexts so far")
         for method, xs, means, sems in curves:
             err = None if len(xs) and np.isnan(sems[0]) else sems
             ax.errorbar(xs, means, yerr=err, marker="o", capsize=3, label=method.name, color=method.color)
-        ax.set_xticks(range(1, args.contexts + 1))
+        if not task_free:
+            ax.set_xticks(range(1, args.contexts + 1))
         ax.set_ylim(0, 1.02)
         ax.legend(fontsize="small")
         sweep.save_page(pdf, fig)

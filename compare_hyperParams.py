@@ -56,11 +56,17 @@ def add_args(group):
 
 
 def main(argv=None, grids=GRIDS):
-    s = sweep.setup(argv, "compare_hyperParams", "Grid searches of the methods' hyper-parameters.", DROPS,
-                    add_args=add_args)
+    return run_grids(argv, grids, "compare_hyperParams", "Grid searches of the methods' hyper-parameters.", DROPS,
+                     add_args)
+
+
+def run_grids(argv, grids, prog, description, drops, add_args=None, task_free=False):
+    """The grid searches `grids` next to None (compare_hyperParams.py; its task-free sibling with task_free)."""
+    s = sweep.setup(argv, prog, description, drops, add_args=add_args, task_free=task_free)
     args = s.args
     sweep.check_methods(s.sweep, [sweep.PAPER_METHODS[0]] + [g.method for g in grids], args.scenario)
-    budgets = sweep.budget_list(s.sweep.budgets, FROMP_BUDGETS.get(args.experiment, FROMP_BUDGETS["CIFAR100"]))
+    budgets = sweep.budget_list(getattr(s.sweep, "budgets", None),
+                                FROMP_BUDGETS.get(args.experiment, FROMP_BUDGETS["CIFAR100"]))
     base = sweep.method_jobs(s, sweep.PAPER_METHODS[0]) or []
     curves = []  # (grid, budget or None, values, jobs)
     for grid in grids:
@@ -96,7 +102,7 @@ def main(argv=None, grids=GRIDS):
                              "budget": "" if budget is None else budget, "value": v, "n": len(a),
                              "mean": points[-1][1]})
         report(grid, budget, points, base_mean)
-    name = sweep.summary_name("hyperParams", args, every)
+    name = sweep.summary_name("hyperParams-task-free" if task_free else "hyperParams", args, every)
     if rows:
         sweep.write_table(rows, os.path.join(args.results_dir, name), every)
         pdf = os.path.join(args.plot_dir, name + ".pdf")

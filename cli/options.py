@@ -10,6 +10,8 @@ import sys
 
 import methods
 from data.experiments import EXPERIMENTS, PROTOCOL
+from data.stream import STREAMS, check_stream
+from methods.component import STREAM_METHODS
 from utils import argtypes as t
 from utils.errors import UsageError
 
@@ -118,10 +120,29 @@ def add_evaluation(parser):
     g.add_argument("--sample-n", dest="sample_n", type=t.count, default=64, help="# images to show")
 
 
-def build_parser(prog="main", description="Continual learning: one experiment in the academic setting."):
+def add_stream(parser):
+    g = parser.add_argument_group("Stream Options (task-free)")
+    g.add_argument("--stream", choices=STREAMS, help="how the contexts follow each other (default: fuzzy-boundaries)")
+    g.add_argument("--fuzziness", type=int, default=500, metavar="ITERS",
+                   help="fuzzy-boundaries: a transition lasts 2 x ITERS iterations (default: %(default)s)")
+    g.add_argument("--labels-per-batch", action="store_true", dest="labels_per_batch",
+                   help="one context per mini-batch instead of one per sample")
+    g.add_argument("--update-every", type=int, default=100, metavar="N", dest="update_every",
+                   help="iterations between consolidation events (SI, LwF, replay; default: %(default)s)")
+
+
+TASK_FREE = "Task-free continual learning: one experiment on a stream without known context boundaries."
+
+
+def build_parser(prog="main", description="Continual learning: one experiment in the academic setting.",
+                 task_free=False):
+    if task_free and description.startswith("Continual learning: one experiment in the academic"):
+        description = TASK_FREE
     parser = Parser(f"./{prog}.py", description=description, allow_abbrev=False)  # --si must not mean --singlehead
     for add in (add_general, add_problem, add_model, add_training, add_evaluation):
         add(parser)
+    if task_free:
+        add_stream(parser)
     for component in methods.COMPONENTS:
         component.add_args(parser)
     return parser
@@ -192,6 +213,22 @@ def check_finite(parser, args):
             parser.error(f"argument {'/'.join(action.option_strings)}: invalid finite number value: '{value}'")
 
 
+def validate_stream(args, components):
+    """What a task-free run needs: a possible stream, and only methods that work without context boundaries."""
+    for c in components:
+        if not c.supports_stream:
+            raise UsageError(f"{c.describe(args)} is not supported in task-free experiments, which support: "
+                             f"{STREAM_METHODS}")
+    for flag, bad in (("--active-classes", args.active_classes != "all"),
+                      ("--optimizer=adam_reset", args.optimizer == "adam_reset")):
+        if bad:
+            raise UsageError(f"{flag} needs context boundaries, which a task-free stream does not have")
+    args.stream = args.stream or "fuzzy-boundaries"
+    check_stream(args.stream, args.iters, args.contexts, args.fuzziness)
+    if args.update_every < 1:
+        raise UsageError("--update-every must be at least 1")
+
+
 def check_combinations(args, components):
     """The one place that decides which enabled components go together: each one's scenarios, the exclusions
     either declares, and the CLAIMED hooks, which at most one component may define."""
@@ -214,12 +251,12 @@ def check_combinations(args, components):
             claimed[hook] = a
 
 
-def parse(argv=None, prog="main", components=None, steps=None):
+def parse(argv=None, prog="main", components=None, steps=None, task_free=False):
     """Parse, expand convenience flags, fill the paper's defaults, check (components: methods.COMPONENTS as it is at
     the call); `steps` (a dict) receives copies of the options after each of the first three steps (for
-    --print-defaults)."""
+    --print-defaults). task_free: ./main_task_free.py's options (the stream's besides)."""
     components = methods.COMPONENTS if components is None else components
-    parser = build_parser(prog)
+    parser = build_parser(prog, task_free=task_free)
     args = parser.parse_args(argv)
     check_finite(parser, args)
     if steps is not None:
@@ -233,6 +270,8 @@ def parse(argv=None, prog="main", components=None, steps=None):
         component.set_defaults(args)
     validate(args)
     enabled = [c for c in components if c.enabled(args)]
+    if task_free:
+        validate_stream(args, enabled)
     check_combinations(args, enabled)
     for component in components:
         component.validate(args)
@@ -243,25 +282,25 @@ NOT_HYPER = {"get_stamp", "print_defaults", "train", "data_dir", "model_dir", "p
              "time", "pdf", "visdom", "visdom_server", "visdom_port", "cuda", "save"}
 
 
-def describe_defaults(argv, prog="main", components=None):
+def describe_defaults(argv, prog="main", components=None, task_free=False):
     """Every hyper-parameter of the run `argv` describes, with where its value comes from: the command line, a
     convenience flag (e.g. --ewc), the paper's default for this experiment and scenario, or the option's default.
     Lists the shared options and those of the enabled components. Returns the text."""
     components = methods.COMPONENTS if components is None else components
     steps = {}
-    args = parse(argv, prog, components, steps)
-    parser = build_parser(prog)
+    args = parse(argv, prog, components, steps, task_free)
+    parser = build_parser(prog, task_free=task_free)
     for action in parser._actions:
         action.default = argparse.SUPPRESS
     given = set(vars(parser.parse_args(argv)))
     enabled = [c for c in components if c.enabled(args)]
     groups, owned = [], set()
-    probe = build_parser(prog)
+    probe = build_parser(prog, task_free=task_free)
     for group in probe._action_groups[2:]:  # after argparse's own 'positional' and 'options' groups
         groups.append((group.title, [(a.dest, a.option_strings[0]) for a in group._group_actions
                                      if a.dest not in NOT_HYPER]))
     shared_titles = {"General", "Problem Specification", "Parameters Main Model", "Training Parameters",
-                     "Evaluation Parameters"}
+                     "Evaluation Parameters", "Stream Options (task-free)"}
     shown = set()
     for c in enabled:  # a component's group: the flags its add_args declares
         sub = Parser("x", add_help=False)

@@ -1,6 +1,6 @@
 """The parameter stamp: a name for a run made from every option that changes its result."""
 from methods import enabled_components
-from methods.component import num
+from methods.component import is_task_free, num
 
 
 def problem_stamp(args):
@@ -42,7 +42,15 @@ def train_stamp(args):
     return s + (f"-m{num(args.momentum)}" if args.optimizer == "sgd" and args.momentum > 0 else "")
 
 
+def stream_stamp(args):
+    """Task-free: the stream (kind, fuzziness, a context per batch) and the interval of the consolidation events."""
+    s = {"fuzzy-boundaries": f"fuzzy{args.fuzziness}", "academic-setting": "academic", "random": "random"}[args.stream]
+    s += "-lpb" if args.labels_per_batch and args.stream != "academic-setting" else ""
+    return s + f"-ue{args.update_every}"
+
+
 def param_stamp(args):
     methods = [c.stamp(args) for c in enabled_components(args)]
-    parts = [problem_stamp(args), model_stamp(args), train_stamp(args)] + [m for m in methods if m]
+    parts = [problem_stamp(args)] + ([stream_stamp(args)] if is_task_free(args) else [])
+    parts += [model_stamp(args), train_stamp(args)] + [m for m in methods if m]
     return "--".join(parts) + f"-s{args.seed}"

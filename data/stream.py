@@ -12,7 +12,7 @@ of `iters` x `contexts` iterations:
 """
 import torch
 
-from data.tensorset import TensorSet
+from data.tensorset import BatchSampler, TensorSet
 from utils.errors import UsageError
 
 STREAMS = ("fuzzy-boundaries", "academic-setting", "random")
@@ -100,3 +100,52 @@ class Stream:
         # an integer draw modulo the size: exact for any size, bias below size / 2**62
         r = torch.randint(1 << 62, (self.batch_size,), device=p.device)
         return self.offsets[contexts] + r % self.sizes[contexts], contexts
+
+
+class StreamData:
+    """The stream's samples as the learner may see them: the plan entry of a task-free run (train.loop).
+
+    Images and labels as a TensorSet's. The context of each sample is kept for the data's own use (`input_context`:
+    permuted MNIST's permutation) but reaches the learner only when `visible` (task-IL, where it picks the head or
+    gate): otherwise `batch_context` is None and `contexts` refuses to be read, so that no component can learn where
+    one context ends. `sampler` yields the stream's batches in order, one per iteration; `update_every` tells the
+    loop to fire its consolidation event (the hooks after_context, then before_context) every that many iterations.
+    A subset (e.g. a memory buffer's samples) keeps the same rule and samples like any set (random, no replacement).
+    """
+    context = None
+
+    def __init__(self, images, labels, contexts, visible, stream=None, update_every=None):
+        self.images, self.labels, self._contexts, self.visible = images, labels, contexts, visible
+        self.stream, self.update_every = stream, update_every
+
+    @classmethod
+    def of(cls, stream, visible, update_every):
+        data = stream.data
+        return cls(data.images, data.labels, data.contexts, visible, stream, update_every)
+
+    def __len__(self):
+        return self.labels.shape[0]
+
+    @property
+    def device(self):
+        return self.labels.device
+
+    @property
+    def contexts(self):
+        if not self.visible:
+            raise AttributeError("the contexts of the stream's samples are hidden outside task-IL")
+        return self._contexts
+
+    def batch_context(self, index):
+        return self._contexts[index] if self.visible else None
+
+    def input_context(self, index):
+        return self._contexts[index]
+
+    def subset(self, index):
+        return StreamData(self.images[index], self.labels[index], self._contexts[index], self.visible)
+
+    def sampler(self, batch_size):
+        if self.stream is None:
+            return BatchSampler(self, batch_size)
+        return (self.stream.draw(t)[0] for t in range(len(self.stream)))

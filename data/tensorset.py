@@ -10,6 +10,7 @@ class TensorSet:
     `context` is the single context every sample belongs to, or None for a mix (joint, cumulative, replay buffer),
     in which case the per-sample `contexts` tensor says which.
     """
+    update_every = None  # a phase of the academic setting consolidates only at its end (the stream: data.stream)
 
     def __init__(self, images, labels, contexts, context=None):
         assert images.shape[0] == labels.shape[0] == contexts.shape[0]
@@ -42,6 +43,15 @@ class TensorSet:
     def batch_context(self, index):
         """The context of the samples at `index`: an int when they all share one (the cheap common case)."""
         return self.context if self.context is not None else self.contexts[index]
+
+    def input_context(self, index):
+        """The context the data themselves need to make the input (permuted MNIST's permutation): the learner's
+        context here; the task-free stream hides the latter but not the former (data.stream.StreamData)."""
+        return self.batch_context(index)
+
+    def sampler(self, batch_size):
+        """The default batches of a phase on this set: random, without replacement."""
+        return BatchSampler(self, batch_size)
 
 
 class BatchSampler:
@@ -110,3 +120,4 @@ class Batch:
     context: object        # int (all samples of one context) or LongTensor (per sample)
     shared: bool = True    # when replayed: score it in the current batch's forward pass (train.loop), or the
     #                        component that replays it scores it itself (e.g. A-GEM needs its gradient alone)
+    index: object = None   # where in its dataset the batch came from (a reservoir buffer stores these)

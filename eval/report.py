@@ -6,6 +6,8 @@ Pages, in order (those without data are left out):
   3. the final accuracy matrix R[i][j] (full test sets) as a heat-map
   4. training loss of each loss term over training (every --loss-log iterations)
   5. for a generative model, one page of its samples after each context
+A task-free run starts with the stream page: the test accuracy of each context over the stream, with each context's
+probability over the stream drawn beneath it.
 Figures are drawn with matplotlib's object interface (no pyplot, so no display or GUI backend is involved).
 """
 import io
@@ -44,6 +46,26 @@ def accuracy_pages(monitor, n_contexts, title):
     average = {"average over contexts so far": (x, np.nanmean(acc, axis=1))}
     return [_lines(f"test accuracy per context\n{title}", "iteration", "test accuracy", per_context, (0, 1.02)),
             _lines(f"average test accuracy\n{title}", "iteration", "test accuracy", average, (0, 1.02))]
+
+
+def stream_page(monitor, probs, title):
+    """Accuracy per context over the stream (top) above each context's probability at every iteration (bottom)."""
+    fig = Figure(figsize=(8, 7))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    t = np.arange(1, probs.shape[0] + 1)
+    for j in range(probs.shape[1]):
+        color = f"C{j % 10}"
+        if monitor is not None and monitor.acc_iters:
+            top.plot(monitor.acc_iters, [row[j] for row in monitor.acc], color=color, label=f"context {j + 1}",
+                     marker="o" if len(monitor.acc_iters) < 30 else None)
+        bottom.plot(t, probs[:, j], color=color)
+    top.set(title=f"test accuracy per context over the stream\n{title}", ylabel="test accuracy", ylim=(0, 1.02))
+    top.grid(alpha=0.3)
+    if top.lines:
+        top.legend(fontsize="small")
+    bottom.set(xlabel="iteration", ylabel="probability of context", ylim=(-0.02, 1.02))
+    bottom.grid(alpha=0.3)
+    return fig
 
 
 def matrix_page(matrix, title):
@@ -96,8 +118,8 @@ def sample_pages(monitor, title):
     return pages
 
 
-def build_pages(matrix, stamp, n_contexts, monitor=None):
-    pages = []
+def build_pages(matrix, stamp, n_contexts, monitor=None, stream_probs=None):
+    pages = [] if stream_probs is None else [stream_page(monitor, stream_probs, stamp)]
     if monitor is not None:
         pages += accuracy_pages(monitor, n_contexts, stamp)
     pages.append(matrix_page(matrix, stamp))
@@ -117,8 +139,9 @@ def write_pdf(path, pages, title):
     atomic_io.write_atomic(path, lambda f: f.write(buffer.getvalue()))
 
 
-def write_report(path, matrix, stamp, n_contexts, monitor=None):
-    """Write the report to `path` (complete or not at all); returns the number of pages."""
-    pages = build_pages(matrix, stamp, n_contexts, monitor)
+def write_report(path, matrix, stamp, n_contexts, monitor=None, stream_probs=None):
+    """Write the report to `path` (complete or not at all); returns the number of pages. stream_probs: [iterations,
+    contexts] probability of each context over a task-free stream."""
+    pages = build_pages(matrix, stamp, n_contexts, monitor, stream_probs)
     write_pdf(path, pages, f"Continual learning: {stamp}")
     return len(pages)

@@ -10,6 +10,7 @@ from methods.icarl import ICaRL
 from methods.param_reg import ParamReg
 from methods.precondition import Precondition
 from methods.replay import Replay
+from methods.reservoir import ReservoirBuffer
 from methods.separate_networks import SeparateNetworks
 from methods.si import SI
 from methods.xdg import XdG
@@ -23,6 +24,7 @@ COMPONENTS = [
     GenerativeReplay,  # its generator trains after the classifier's step, on the same batch
     BrainInspired,  # replay through feedback: the classifier is also the generator
     MemoryBuffer,  # after Replay, before ICaRL: the buffer is updated before iCaRL's class means
+    ReservoirBuffer,  # (task-free experiments' buffer) after Replay: it snapshots at an update before Replay reads it
     ICaRL,
     ParamReg,
     FisherImportance,

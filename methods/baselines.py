@@ -1,11 +1,20 @@
 """Baselines: joint training (upper target) and cumulative training (all data so far at each context)."""
 from data.tensorset import TensorSet
-from methods.component import Component
+from methods.component import Component, is_task_free
+from utils.errors import UsageError
 
 
 class Joint(Component):
-    """Train once on the data of all contexts: its plan is a single phase."""
+    """Train once on the data of all contexts: its plan is a single phase. In a task-free experiment: the random
+    stream (every context equally likely throughout), as the paper's compare_task_free.py runs it."""
     excludes = {"Cumulative": "they exclude each other"}
+
+    @staticmethod
+    def expand(args):
+        if args.joint and is_task_free(args):
+            if args.stream not in (None, "random"):
+                raise UsageError(f"--joint is the random stream; it cannot be combined with --stream={args.stream}")
+            args.stream = "random"
 
     @staticmethod
     def add_args(parser):
@@ -16,7 +25,7 @@ class Joint(Component):
 
     @staticmethod
     def enabled(args):
-        return args.joint
+        return args.joint and not is_task_free(args)
 
     @staticmethod
     def describe(args):

@@ -14,12 +14,13 @@ contexts), so replayed samples are preprocessed exactly like training batches.
   in selection order, so cutting a set keeps the best-ranked samples. (`fromp` is FROMP's own choice of memorable
   points, methods/fromp.py, which keeps them apart from this buffer.)
 - `--add-buffer` adds the buffer to the current context's training data.
+In task-free experiments the buffer is methods/reservoir.py's instead: --budget samples in total (default 1000).
 """
 import torch
 import torch.nn.functional as F
 
 from data.tensorset import TensorSet
-from methods.component import Component
+from methods.component import Component, is_task_free
 from utils.errors import UsageError
 from utils.nn import eval_mode
 
@@ -78,6 +79,9 @@ def select_herding(learner, dataset, n):
 SELECTIONS = {"random": select_random, "herding": select_herding}
 
 
+STREAM_BUDGET = 1000  # task-free: samples in total (the paper's code)
+
+
 def samples_per_class(budget, n_contexts, context, full_capacity):
     """How many samples each stored class keeps after context `context` (0-based) has been added."""
     return budget * n_contexts // (context + 1) if full_capacity else budget
@@ -103,12 +107,14 @@ class MemoryBuffer(Component):
     @staticmethod
     def set_defaults(args):
         if args.budget is None:
-            args.budget = 10 if args.experiment == "permMNIST" else 100
+            args.budget = STREAM_BUDGET if is_task_free(args) else 10 if args.experiment == "permMNIST" else 100
         if args.sample_selection is None:  # (--icarl and --fromp choose theirs when they expand)
             args.sample_selection = "random"
 
     @staticmethod
     def enabled(args):
+        if is_task_free(args):  # (methods/reservoir.py's buffer)
+            return False
         return getattr(args, "replay", "none") == "buffer" or args.add_buffer or getattr(args, "prototypes", False)
 
     @staticmethod
@@ -122,6 +128,12 @@ class MemoryBuffer(Component):
     def validate(args):
         if args.budget < 1:
             raise UsageError("--budget must be at least 1")
+        if is_task_free(args):
+            for flag, on in (("--use-full-capacity", args.use_full_capacity), ("--add-buffer", args.add_buffer),
+                             (f"--sample-selection={args.sample_selection}", args.sample_selection != "random")):
+                if on:
+                    raise UsageError(f"{flag} is not supported in task-free experiments: their buffer is a "
+                                     "reservoir sample of the stream")
         if MemoryBuffer.enabled(args) and args.sample_selection not in SELECTIONS:
             raise UsageError(f"--sample-selection={args.sample_selection} is FROMP's choice of memorable points "
                              f"(--fromp); the memory buffer selects {' or '.join(SELECTIONS)}")

@@ -24,6 +24,11 @@ per context):
     after_context(c, dataset)                   # e.g. Fisher, memory buffer, copy of the model
 `replayed` is a list of Replayed(source, batch, scores): every component sees every replayed batch with the scores
 the shared pass gave it (None when not scored there). At test time `predict(x, context)` gives the scores.
+
+Task-free (./main_task_free.py): the plan is one entry, the stream (data.stream.StreamData), with context None at
+every hook: no context is known. Every --update-every iterations the loop fires the consolidation event, which a
+component sees as after_context then before_context, just as at a boundary of the academic setting. Batches carry a
+per-sample context only in task-IL. Components that work there say so with `supports_stream`.
 """
 from collections import namedtuple
 
@@ -31,6 +36,16 @@ SCENARIOS = ("task", "domain", "class")
 CLAIMED = ("plan", "build_model", "batch_sampler", "criterion", "predict")  # at most one component defines each
 
 Replayed = namedtuple("Replayed", "source batch scores")  # source: the Component that produced the batch
+
+
+# what ./main_task_free.py accepts, for its usage message (the components with supports_stream)
+STREAM_METHODS = ("None (no method flag), --joint (a random stream), --separate-networks, --xdg, --si, --lwf, "
+                  "--replay=buffer (ER), --agem, --icarl (modified iCaRL), --gen-classifier")
+
+
+def is_task_free(args):
+    """Whether these are the options of a task-free run (./main_task_free.py's parser defines --stream)."""
+    return hasattr(args, "stream")
 
 
 def num(x):
@@ -44,6 +59,7 @@ class Component:
     scenario_note = ""      # why, shown after "--flag can only be used with --scenario=..."
     excludes = {}           # names of components it cannot be combined with -> reason ("" for none)
     provides = ()           # what it offers other components through Learner.provider(name), e.g. "memory"
+    supports_stream = False  # whether it runs in a task-free stream (context None, consolidation every N iterations)
 
     @staticmethod
     def add_args(parser):

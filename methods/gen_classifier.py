@@ -20,6 +20,11 @@ samples; the VAEs share no parameters and Adam works per parameter, so each VAE 
 take alone, over --iters / classes-per-context iterations (context_iters). The loop skips the classifier forward
 pass (needs_scores = False): the loss needs the labels, which the model's forward does not get.
 
+Task-free (as the paper's train_gen_classifier_on_stream): each iteration, the VAE of every class present in the
+stream's batch takes one step on that class's samples of the batch (the others take none: their gradients stay
+None, so Adam leaves them untouched); a class's VAE scores once it has trained. Grouping the batch by class needs
+the classes' counts on the host: one device sync per iteration, as the paper's per-class loop.
+
 Prediction draws its importance samples from a generator seeded by --seed (the global random state is left as it
 was), so --test on the saved model predicts exactly what the run after training predicted.
 """
@@ -29,7 +34,7 @@ import torch
 
 from data.experiments import classes_per_context
 from data.tensorset import ClassBalancedSampler
-from methods.component import Component
+from methods.component import Component, is_task_free
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
 from models.vae import VAE
 from utils.errors import UsageError
@@ -43,6 +48,12 @@ class GenerativeClassifier(Component):
     scenarios = ("class",)
     excludes = dict.fromkeys(EXCLUDES, "")
     needs_scores = False
+    supports_stream = True
+
+    @classmethod
+    def claims(cls, args):
+        hooks = super().claims(args)
+        return hooks - {"batch_sampler"} if is_task_free(args) else hooks  # a stream's batches are the stream's
 
     @staticmethod
     def add_args(parser):
@@ -71,6 +82,7 @@ class GenerativeClassifier(Component):
         args.z_dim_gc = (5 if mnist else 20) if args.z_dim_gc is None else args.z_dim_gc
         if args.gen_classifier:  # the VAEs are the network: the shared fc flags (and the stamp) describe them
             args.fc_units, args.fc_layers = args.fc_units_gc, args.fc_lay_gc
+        if args.gen_classifier and not is_task_free(args):
             per_context = args.iters // classes_per_context(args.experiment, args.contexts)
             for flag in ("loss_log", "acc_log", "sample_log"):  # "once per context" stays once per context
                 if getattr(args, flag) == args.iters and per_context > 0:
@@ -95,7 +107,7 @@ class GenerativeClassifier(Component):
             if getattr(args, flag) < 1:
                 raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
         cpc = classes_per_context(args.experiment, args.contexts)
-        if args.iters < cpc:
+        if args.iters < cpc and not is_task_free(args):
             raise UsageError(f"--iters={args.iters}: the Generative Classifier trains each class's VAE for "
                              f"--iters / {cpc} (classes per context) iterations; give at least {cpc}")
 
@@ -117,7 +129,7 @@ class GenerativeClassifier(Component):
         self.sampler = None
 
     def context_iters(self, context, iters):
-        return iters // self.learner.scenario.cpc
+        return iters if context is None else iters // self.learner.scenario.cpc
 
     def batch_sampler(self, dataset, batch_size, context):
         self.sampler = ClassBalancedSampler(dataset, batch_size)
@@ -125,10 +137,17 @@ class GenerativeClassifier(Component):
 
     def before_context(self, context, dataset):
         # the context's classes score from now on (accuracies logged during the context include them)
-        self.learner.model.trained[torch.unique(dataset.labels)] = True
+        if context is not None:
+            self.learner.model.trained[torch.unique(dataset.labels)] = True
 
     def criterion(self, scores, batch, context):
-        return self.learner.model.loss(batch.x, self.sampler.blocks)
+        if context is not None:
+            return self.learner.model.loss(batch.x, self.sampler.blocks)
+        model = self.learner.model  # a stream's batch: group it by class
+        model.trained[batch.y] = True
+        order = torch.argsort(batch.y, stable=True)
+        counts = torch.bincount(batch.y, minlength=len(model.vaes)).tolist()
+        return model.loss(batch.x[order], [(label, n) for label, n in enumerate(counts) if n > 0])
 
     def predict(self, x, context):
         device = x.device

@@ -12,18 +12,24 @@
   replayed samples).
 - `--bce-distill` (class-IL): for the units of classes from past contexts, the binary targets are the previous
   model's outputs sigmoid(score / T) (T = --temp, as the paper's code does), so old classes are distilled.
+
+Task-free, the paper's "modified iCaRL" (its compare_task_free.py): `--icarl` = `--bce --prototypes --replay=buffer`,
+with the reservoir buffer of methods/reservoir.py. The class means are those of the L2-normalised features of the
+buffer's samples as it stands, recomputed at prediction time whenever the buffer has changed (as the paper's
+models/cl/memory_buffer_stream.py).
 """
 import torch
 import torch.nn.functional as F
 
 from methods.buffer import features
-from methods.component import Component
+from methods.component import Component, is_task_free
 from methods.distill import bce_loss
 from utils.nn import eval_mode, frozen_copy
 from utils.errors import UsageError
 
 
 class ICaRL(Component):
+    supports_stream = True
 
     @staticmethod
     def add_args(parser):
@@ -37,7 +43,13 @@ class ICaRL(Component):
 
     @staticmethod
     def expand(args):
-        if args.icarl:
+        if args.icarl and is_task_free(args):
+            if args.replay not in ("none", "buffer"):
+                raise UsageError(f"--icarl (modified iCaRL: it replays the buffer) cannot be combined with "
+                                 f"--replay={args.replay}")
+            args.prototypes = args.bce = True
+            args.replay = "buffer"
+        elif args.icarl:
             args.prototypes = args.add_buffer = args.bce = args.bce_distill = True
             args.sample_selection = args.sample_selection or "herding"
 
@@ -62,6 +74,9 @@ class ICaRL(Component):
             raise UsageError("--bce-distill can only be used with --scenario=class")
         if args.bce_distill and not args.bce:
             raise UsageError("--bce-distill needs --bce")
+        if args.bce_distill and is_task_free(args):
+            raise UsageError("--bce-distill needs context boundaries (the model at the end of the last context); "
+                             "task-free experiments have none")
         if args.bce_distill and args.active_classes == "current":
             raise UsageError("--bce-distill cannot be used with --active-classes=current")
 
@@ -74,14 +89,17 @@ class ICaRL(Component):
     def __init__(self, args, learner):
         super().__init__(args, learner)
         self.previous = None
-        self.normalize = args.sample_selection == "herding"  # as the paper's code: normalised features with herding
+        # as the paper's code: normalised features with herding, and always in task-free experiments
+        self.stream = is_task_free(args)
+        self.normalize = args.sample_selection == "herding" or self.stream
+        self.version = None  # task-free: the buffer's version the means were computed from
         self.means = None   # [labels, features] normalised class means of the exemplars
         self.valid = None   # [labels] which classes have exemplars
 
     def after_context(self, context, dataset):
         if self.args.bce_distill:
             self.previous = frozen_copy(self.learner.model)
-        if self.args.prototypes:
+        if self.args.prototypes and context is not None:  # (task-free: at prediction time)
             self.compute_means(self.learner.provider("memory").memory_sets())
 
     def compute_means(self, sets):
@@ -99,6 +117,10 @@ class ICaRL(Component):
 
     def predict(self, x, context):
         model = self.learner.model
+        memory = self.learner.provider("memory") if self.stream else None
+        if memory is not None and memory.version != self.version:
+            self.compute_means(memory.memory_sets())
+            self.version = memory.version
         if self.means is None:  # no exemplars yet (accuracy logged during the first context): the network decides
             return model(x, context)
         with eval_mode(model), torch.no_grad():
@@ -121,6 +143,8 @@ class ICaRL(Component):
 
     def load_state_dict(self, state):
         self.means, self.valid = state.get("means"), state.get("valid")
+        memory = self.learner.provider("memory") if self.stream else None
+        self.version = None if memory is None else memory.version  # the saved means, not the (empty) buffer's
 
 
 def nearest_mean_scores(f, means, valid, n_outputs):

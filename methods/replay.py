@@ -23,13 +23,20 @@ unweighted sum instead: L_current + L_replay in class-IL, L_current + (c-1) L_re
 task-IL L_replay is the mean over the c-1 past heads, so this is their sum). `--use-replay=inequality` uses the
 replayed loss only as A-GEM's constraint (current weight 1); `both` adds the weighted replayed loss and also uses it
 as the constraint.
+
+Task-free (as the paper's code, train/train_stream.py and models/classifier_stream.py): at every consolidation event
+(every --update-every iterations) the frozen copy of the model is taken and the buffer's contents as they stand
+(a reservoir sample of the stream, methods/reservoir.py) become the replay source; replay starts after the first
+event. The current and the replayed loss are weighted 0.5 each (the paper's rnt = 0.5; A-GEM: the current loss
+alone). LwF in task-IL replays each sample of the current batch through the head of a past context drawn in
+proportion to the samples seen of each context up to the last event.
 """
 import torch
 import torch.nn.functional as F
 
 from data.tensorset import BatchSampler, TensorSet
 from methods.buffer import own_samples
-from methods.component import Component
+from methods.component import Component, is_task_free
 from methods.distill import bce_loss, kd_loss, kd_loss_binary
 from models.fc import context_gated
 from utils.errors import UsageError
@@ -66,8 +73,13 @@ def replay_weights(context, scenario, lwf, use_replay):
     return 1.0 / c, (1.0 - 1.0 / c) * replay
 
 
+STREAM_SOURCES = ("none", "current", "buffer")  # the sources a task-free stream supports
+STREAM_WEIGHT = 0.5  # task-free: weight of the current loss (the paper's rnt); the replayed loss gets the rest
+
+
 class Replay(Component):
     excludes = {"Joint": "", "Cumulative": ""}
+    supports_stream = True  # with STREAM_SOURCES
 
     @staticmethod
     def add_args(parser):
@@ -115,6 +127,9 @@ class Replay(Component):
             raise UsageError("--distill needs a replay source (--replay; or --lwf, --brain-inspired)")
         if args.replay == "none" and args.use_replay != "normal":
             raise UsageError(f"--use-replay={args.use_replay} needs a replay source (--replay)")
+        if is_task_free(args) and args.replay not in STREAM_SOURCES:
+            raise UsageError(f"--replay={args.replay} is not supported in task-free experiments (they replay "
+                             f"{', '.join(STREAM_SOURCES[1:])})")
 
     @staticmethod
     def stamp(args):
@@ -135,10 +150,19 @@ class Replay(Component):
         self.params = [p for p in learner.model.parameters() if p.requires_grad]
         self.g_ref = None
         self.gated = False     # the model's output depends on the context (replay 'current' through each context)
+        self.stream = is_task_free(args)
+        # task-free LwF in task-IL: samples seen per context, counted over the stream and as at the last update
+        self.seen = self.seen_at_update = None
 
     # ---- per context ----
     def before_context(self, context, dataset):
         self.gated = context_gated(self.learner.model)
+        if context is None:  # a task-free stream
+            self.weights = (1.0, 1.0) if self.args.use_replay == "inequality" else (STREAM_WEIGHT, 1 - STREAM_WEIGHT)
+            memory = self.learner.provider("memory") if self.args.replay == "buffer" else None
+            source = None if memory is None else memory.memory()
+            self.sampler = None if source is None or len(source) == 0 else BatchSampler(source, self.args.batch)
+            return
         self.weights = replay_weights(context, self.learner.scenario.name, self.lwf, self.args.use_replay)
         source = None
         if context > 0 and self.args.replay == "buffer":
@@ -152,9 +176,23 @@ class Replay(Component):
             self.previous = frozen_copy(self.learner.model)
         if self.args.replay == "all":
             self.past.append(own_samples(dataset, context))
+        if self.seen is not None:
+            self.seen_at_update = self.seen.clone()
+
+    def replaying(self, context):
+        """Whether this iteration replays: after the first context, or in a stream after the first update."""
+        if context is not None:
+            return context > 0
+        return self.sampler is not None if self.args.replay == "buffer" else self.previous is not None
 
     def current_weight(self, context):
-        return self.weights[0] if context > 0 else 1.0
+        return self.weights[0] if self.replaying(context) else 1.0
+
+    def after_iteration(self, context, iteration, losses, batch, replayed):
+        if context is None and self.args.replay == "current" and self.learner.scenario.per_context:  # task-IL
+            if self.seen is None:
+                self.seen = torch.zeros(self.learner.scenario.n_contexts, device=batch.y.device)
+            self.seen += torch.bincount(batch.context, minlength=self.seen.shape[0])
 
     # ---- per iteration ----
     def replay_batch(self, batch, context):
@@ -184,8 +222,15 @@ class Replay(Component):
                 if x_scores is None:
                     x_scores = learner.model(x, batch.context)
                 return x_scores, None, batch.context, x, batch.context, 1
-            # replay the inputs once for each past context, through that context's output units
             n = x.shape[0]
+            if context is None:  # a stream: each input through a past context drawn as often as it was seen
+                contexts = torch.multinomial(self.seen_at_update, n, replacement=True)
+                if self.gated:
+                    return learner.model(x, contexts), None, contexts, x, contexts, 1
+                if x_scores is None:
+                    x_scores = learner.model(x, batch.context)
+                return x_scores, None, contexts, x, contexts, 1
+            # replay the inputs once for each past context, through that context's output units
             contexts = torch.arange(context, device=x.device).repeat_interleave(n)
             if self.gated:
                 x = x.repeat(context, *([1] * (x.dim() - 1)))
@@ -213,7 +258,7 @@ class Replay(Component):
         if self.args.distill or self.args.replay in PREDICTED_TARGETS:
             with torch.no_grad():
                 previous = self.previous(x, x_context).repeat(tiles, 1)
-                old, _ = select(previous, y, contexts, context - 1)
+                old, _ = select(previous, y, contexts, None if context is None else context - 1)
             if self.args.distill:
                 kd = kd_loss_binary if self.bce else kd_loss
                 return kd(active, old, self.args.temp)
@@ -221,7 +266,7 @@ class Replay(Component):
         return bce_loss(active, targets) if self.bce else F.cross_entropy(active, targets)
 
     def losses(self, batch, scores, replayed, context):
-        if context == 0:
+        if not self.replaying(context):
             return {}
         loss = self.replay_loss(batch, scores, replayed, context)
         if loss is None:

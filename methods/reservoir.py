@@ -8,6 +8,8 @@ would in the sequential loop. No per-sample Python, no host sync: the count seen
 """
 import torch
 
+from methods.component import Component, is_task_free
+
 
 class Reservoir:
     """`budget` slots of rows of one or more tensors (e.g. stream indices, or images, labels and contexts), fed
@@ -49,3 +51,64 @@ class Reservoir:
         if self._store is None:
             return ()
         return tuple(store[:len(self)] for store in self._store)
+
+
+class ReservoirBuffer(Component):
+    """The memory buffer of task-free experiments: --budget samples in total (default 1000), a uniform sample of the
+    stream so far by reservoir sampling, as the paper's code (models/cl/memory_buffer_stream.py). It stores where in
+    the stream's data each kept sample is, so it holds what the learner may know of it: in domain- and class-IL no
+    context. What replay draws from (`memory`) is the buffer as it stood at the last consolidation event; iCaRL's
+    class means come from the buffer as it stands (`memory_sets`, with `version` telling when it changed)."""
+    provides = ("memory",)
+    supports_stream = True
+
+    @staticmethod
+    def enabled(args):
+        return is_task_free(args) and (args.replay == "buffer" or args.prototypes)
+
+    @staticmethod
+    def describe(args):
+        return "--replay=buffer" if args.replay == "buffer" else "--prototypes"
+
+    @staticmethod
+    def stamp(args):
+        return f"b{args.budget}"
+
+    def __init__(self, args, learner):
+        super().__init__(args, learner)
+        self.reservoir = Reservoir(args.budget)
+        self.data = None      # the stream's data (data.stream.StreamData)
+        self.snapshot = None  # the buffer at the last consolidation event
+
+    @property
+    def version(self):
+        return self.reservoir.seen
+
+    def __len__(self):
+        return len(self.reservoir)
+
+    def before_context(self, context, dataset):
+        self.data = dataset
+
+    def after_iteration(self, context, iteration, losses, batch, replayed):
+        self.reservoir.add(batch.index)
+
+    def after_context(self, context, dataset):
+        self.snapshot = self.current()
+
+    def current(self):
+        """The buffer's samples now (None while empty)."""
+        if len(self.reservoir) == 0:
+            return None
+        return self.data.subset(self.reservoir.contents()[0])
+
+    def memory(self):
+        return self.snapshot
+
+    def memory_sets(self):
+        """{global label: its samples in the buffer now} (one host sync: at prediction time only)."""
+        current = self.current()
+        if current is None:
+            return {}
+        return {label: current.subset((current.labels == label).nonzero().squeeze(1))
+                for label in current.labels.unique().tolist()}

@@ -27,6 +27,7 @@ def count_parameters(model):
 
 class SeparateNetworks(Component):
     scenarios = ("task",)
+    supports_stream = True  # each sample through its own context's network
 
     @staticmethod
     def add_args(parser):

@@ -7,6 +7,9 @@ penalty itself). After the context, with Delta_i the parameter's total change ov
     omega_i += W_i / (Delta_i^2 + epsilon),
 and the penalty on later contexts is c * sum_i omega_i (theta_i - theta*_i)^2, theta* the parameters at the end of
 the last finished context. Per step this is three in-place foreach operations on the parameter list.
+
+Task-free (as the paper's code, train/train_stream.py): the same consolidation every --update-every iterations of
+the stream (the loop's consolidation event), with c = 10 unless --c is given.
 """
 import torch
 
@@ -14,6 +17,7 @@ from methods.component import Component
 
 
 class SI(Component):
+    supports_stream = True
 
     @staticmethod
     def enabled(args):
@@ -48,7 +52,7 @@ class SI(Component):
             torch._foreach_copy_(previous, params)
 
     def after_context(self, context, dataset):
-        if self.learner.scenario.is_last(context):
+        if context is not None and self.learner.scenario.is_last(context):
             return
         with torch.no_grad():
             current = [p.detach().clone() for p in self.params]

@@ -37,6 +37,7 @@ class XdG(Component):
     scenarios = ("task",)
     scenario_note = " (the context must be known at test time)"
     excludes = {"SeparateNetworks": ""}
+    supports_stream = True  # gated per sample by the sample's context
 
     @staticmethod
     def add_args(parser):

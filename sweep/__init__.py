@@ -4,7 +4,7 @@ and compare_replay.py, split by concern:
     execute    running them: here, in a process pool, on Ray     summary  statistics and table files
     plots      the pdf pages
 """
-from sweep.catalogue import DROP_HELP, PAPER_METHODS, SCENARIOS, Method, applies  # noqa: F401
+from sweep.catalogue import DROP_HELP, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, Method, applies  # noqa: F401
 from sweep.execute import DEFAULT_THREADS, execute, report_failures, run_all, run_one  # noqa: F401
 from sweep.plan import (Job, Setup, budget_list, check_methods, check_owned, make_jobs, method_jobs, method_tokens, owned_tokens,  # noqa: F401
                         setup, try_parse)

@@ -43,10 +43,27 @@ PAPER_METHODS = [
     Method("Generative Classifier", "--gen-classifier", ("class",), color="indigo"),
 ]
 
+# The paper's task-free comparison (its compare_task_free.py), as ./main_task_free.py flags, in its order. Joint is
+# the random stream; ER, A-GEM and iCaRL update their replay source every --replay-update iterations (the paper's
+# default 1), the other methods every --update-every.
+TASK_FREE_METHODS = [
+    Method("None", "", color="grey"),
+    Method("Joint", "--joint", color="black"),
+    Method("Separate Networks", "--separate-networks", ("task",), "no_context_spec", color="dodgerblue"),
+    Method("XdG", "--xdg", ("task",), "no_context_spec", color="deepskyblue"),
+    Method("SI", "--si", drop="no_si", owns=("--c",), color="yellowgreen"),
+    Method("LwF", "--lwf", color="gold"),
+    Method("ER", "--replay=buffer --update-every={replay_update}", color="red"),
+    Method("A-GEM", "--agem --update-every={replay_update}", drop="no_agem", color="orangered"),
+    Method("iCaRL", "--icarl --update-every={replay_update}", ("class",), color="purple"),
+    Method("Generative Classifier", "--gen-classifier", ("class",), color="indigo"),
+]
+
 DROP_HELP = {
     "no_context_spec": "no XdG or Separate Networks",
     "no_xdg": "no XdG",
     "no_reg": "no EWC or SI",
+    "no_si": "no SI",
     "no_fromp": "no FROMP",
     "no_bir": "no BI-R",
     "no_agem": "no A-GEM",

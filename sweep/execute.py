@@ -27,12 +27,12 @@ DEFAULT_THREADS = 1     # torch threads per run unless --threads: fixed, so --wo
 POLL = 0.5              # seconds between looks at another sweep's claims, and at the parent from a worker
 
 
-def run_one(argv):
+def run_one(argv, task_free=False):
     """Run one experiment (in whichever process or machine this is called); returns {'result'} or {'error'}
-    (with 'diverged': True for a run stopped by a non-finite loss)."""
+    (with 'diverged': True for a run stopped by a non-finite loss). task_free: argv are ./main_task_free.py's."""
     try:
         from train.experiment import run
-        args = parse(argv)
+        args = parse(argv, prog="main_task_free" if task_free else "main", task_free=task_free)
         return {"result": run(args, param_stamp(args))}
     except KeyboardInterrupt:
         raise
@@ -158,7 +158,7 @@ def execute(jobs, workers=None, ray_address=None, expect=None):
                 elif workers == 1:
                     for k, job in enumerate(mine):
                         try:
-                            outcome = run_one(job.argv)
+                            outcome = run_one(job.argv, job.task_free)
                         except KeyboardInterrupt:
                             raise Interrupted(f"stopped the running run (not written) and {len(mine) - k - 1} not "
                                               f"started; {s.finished} finished in this sweep, every finished "
@@ -212,12 +212,12 @@ def _worker(conn, parent):
     try:
         while True:
             try:
-                argv = conn.recv()
+                job = conn.recv()
             except (EOFError, OSError):
                 return
-            if argv is None:
+            if job is None:
                 return
-            conn.send(run_one(argv))
+            conn.send(run_one(*job))
     except (KeyboardInterrupt, BrokenPipeError):
         return
 
@@ -255,7 +255,7 @@ def _execute_pool(todo, workers, s):
 
     def feed(proc, conn):
         job = queue.pop(0)
-        conn.send(_quiet(job.argv))
+        conn.send((_quiet(job.argv), job.task_free))
         running[conn] = (proc, job)
 
     try:
@@ -317,8 +317,9 @@ def _execute_ray(todo, address, s):
         remote = ray.remote(run_one)
         started = {}
         for job in todo:
-            args = parse(job.argv)
-            started[remote.options(num_cpus=args.threads or DEFAULT_THREADS).remote(_quiet(job.argv))] = job
+            args = parse(job.argv, prog="main_task_free" if job.task_free else "main", task_free=job.task_free)
+            started[remote.options(num_cpus=args.threads or DEFAULT_THREADS).remote(_quiet(job.argv),
+                                                                                     job.task_free)] = job
         pending = list(started)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)

@@ -1,5 +1,6 @@
 """From a sweep script's command line to its runs: the sweep's own options, the options every run shares, and one
-Job (a ./main.py command line and the stamp that names its result file) per method, grid point and seed."""
+Job (a ./main.py command line and the stamp that names its result file) per method, grid point and seed.
+With task_free, the runs are ./main_task_free.py's (its parser; the stamps include the stream)."""
 import argparse
 import contextlib
 import io as _io
@@ -76,10 +77,14 @@ def split_argv(argv, parser):
     return sweep_args, rest
 
 
-def print_help(sweep, prog):
+def runner(task_free):
+    return "main_task_free" if task_free else "main"
+
+
+def print_help(sweep, prog, task_free=False):
     sweep.print_help()
-    print("\nEvery other option is passed to each run of ./main.py:")
-    build_parser(prog).print_help()
+    print(f"\nEvery other option is passed to each run of ./{runner(task_free)}.py:")
+    build_parser(prog, task_free=task_free).print_help()
 
 
 def owned_tokens(sweep_args, method):
@@ -92,9 +97,9 @@ def owned_tokens(sweep_args, method):
     return out
 
 
-def base_args(shared, prog):
+def base_args(shared, prog, task_free=False):
     """Parse the shared options as main.py would (a user error stops here with exit code 2)."""
-    return parse(shared, prog=prog)
+    return parse(shared, prog=prog, task_free=task_free)
 
 
 def fields(args, **extra):
@@ -108,12 +113,12 @@ def method_tokens(method, args, **extra):
     return shlex.split(method.flags.format_map(fields(args, **extra)))
 
 
-def try_parse(argv):
+def try_parse(argv, task_free=False):
     """main.py's parser on argv: (args, None), or (None, the one-line reason it refused them)."""
     err = _io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
-            return parse(argv), None
+            return parse(argv, prog=runner(task_free), task_free=task_free), None
     except SystemExit:
         lines = err.getvalue().strip().splitlines()
         return None, (lines[-1].split("error: ", 1)[-1] if lines else "refused by main.py's parser")
@@ -142,21 +147,22 @@ class Job:
     stamp: str
     path: str
     tokens: list = field(default_factory=list)   # the method's own flags
+    task_free: bool = False                      # a ./main_task_free.py run
     result: dict = field(default=None, repr=False)
     error: str = None
 
 
-def make_jobs(key, tokens, shared, seeds, results_dir, label=None):
+def make_jobs(key, tokens, shared, seeds, results_dir, label=None, task_free=False):
     """The runs of one method (one grid point) over seeds; None, with a printed note, if main.py refuses them."""
     jobs = []
     for seed in seeds:
         argv = [*shared, *tokens, f"--seed={seed}"]
-        args, reason = try_parse(argv)
+        args, reason = try_parse(argv, task_free)
         if args is None:
             print(f"note: leaving out {label or key[0]} ({' '.join(tokens)}): {reason}")
             return None
         stamp = param_stamp(args)
-        jobs.append(Job(key, seed, argv, stamp, os.path.join(results_dir, f"{stamp}.json"), tokens))
+        jobs.append(Job(key, seed, argv, stamp, os.path.join(results_dir, f"{stamp}.json"), tokens, task_free))
     return jobs
 
 
@@ -166,7 +172,8 @@ def method_jobs(s, method, key=None, extra_tokens=(), **fmt):
     given = owned_tokens(s.sweep, method)
     check_owned(s, method, own, given)
     tokens = own + given
-    return make_jobs(key or (method.name,), tokens, s.shared, s.seeds, s.args.results_dir, method.name)
+    return make_jobs(key or (method.name,), tokens, s.shared, s.seeds, s.args.results_dir, method.name,
+                     s.task_free)
 
 
 def check_owned(s, method, own=None, given=None):
@@ -188,6 +195,7 @@ class Setup:
     args: argparse.Namespace      # the shared options as main.py parses them (seed = first seed)
     seeds: list
     expect: dict = None           # how its runs are made: stored results made otherwise are rerun
+    task_free: bool = False       # runs of ./main_task_free.py
 
 
 def check_methods(sweep_args, methods, scenario):
@@ -208,22 +216,22 @@ def check_methods(sweep_args, methods, scenario):
         raise UsageError(f"--methods={','.join(chosen)}: none of them applies to --scenario={scenario}")
 
 
-def setup(argv, prog, description, drops, owned=(), add_args=None):
+def setup(argv, prog, description, drops, owned=(), add_args=None, task_free=False):
     """Parse a sweep script's command line: its own options, and the options shared by every run."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = sweep_parser(prog, description, drops, owned)
     if add_args is not None:
         add_args(parser.add_argument_group(prog))
     if "-h" in argv or "--help" in argv:
-        print_help(parser, prog)
+        print_help(parser, prog, task_free)
         raise SystemExit(0)
     sweep_args, shared = split_argv(argv, parser)
     threads = sweep_args.threads or DEFAULT_THREADS
     shared = [*shared, f"--threads={threads}"]  # in every run's command line: the same numbers however it runs
-    args = base_args([*shared, f"--seed={sweep_args.seed}"], prog)
+    args = base_args([*shared, f"--seed={sweep_args.seed}"], prog, task_free)
     io.check_writable(args.results_dir, "--results-dir")
     seeds = list(range(sweep_args.seed, sweep_args.seed + sweep_args.n_seeds))
     import torch
     from utils.runtime import choose_device
     expect = {"threads": threads, "device": choose_device(args.cuda).type, "torch": torch.__version__}
-    return Setup(sweep_args, shared, args, seeds, expect)
+    return Setup(sweep_args, shared, args, seeds, expect, task_free)

@@ -1,7 +1,12 @@
-"""One experiment in the academic setting: build data, learner and components, train, evaluate, write the result.
+"""One experiment: build data, learner and components, train, evaluate, write the result.
 
-Called by ./main.py and by the sweeps (sweep/execute.py) with options that cli.options has already parsed and
-checked, and the run's parameter stamp (cli.stamp), which names its files.
+In the academic setting the plan is one phase per context, evaluated after each (the accuracy matrix). In a
+task-free experiment (./main_task_free.py's options) the plan is one phase, the stream, with the consolidation
+event every --update-every iterations; it is evaluated at the end (a one-row matrix) and every --acc-log
+iterations on --acc-n test samples per context (the accuracy curve, by train.monitor).
+
+Called by ./main.py, ./main_task_free.py and by the sweeps (sweep/execute.py) with options that cli.options has
+already parsed and checked, and the run's parameter stamp (cli.stamp), which names its files.
 """
 import os
 import platform
@@ -12,9 +17,11 @@ import torch
 
 from data.experiments import build_experiment
 from data.scenario import Scenario
+from data.stream import Stream, StreamData, context_probs
 from eval.evaluate import accuracy_row
 from eval.metrics import summarise
 from methods import enabled_components
+from methods.component import is_task_free
 from models import features, pretrained
 from models.classifier import build_classifier
 from train.learner import Learner
@@ -53,7 +60,7 @@ def conv_features(args, model, experiment, components):
 
 def watch(args, learner, experiment, stamp):
     """With --visdom or --pdf, an observer recording losses and accuracies at the log points (after all methods)."""
-    if not (args.visdom or args.pdf):
+    if not (args.visdom or args.pdf or is_task_free(args)):  # (task-free: always, for the accuracy curve)
         return None
     from train.monitor import Monitor
     plots = None
@@ -63,6 +70,21 @@ def watch(args, learner, experiment, stamp):
     monitor = Monitor(args, learner, experiment.test, plots)
     learner.components.append(monitor)
     return monitor
+
+
+def plan_of(args, learner, experiment):
+    """(plan, iterations per entry): the contexts in turn; task-free, the stream as one entry, with contexts only
+    the learner may see in task-IL (per sample)."""
+    if not is_task_free(args):
+        return learner.plan(experiment.train), args.iters
+    stream = Stream(experiment.train, args.stream, args.iters, args.batch, args.fuzziness, args.labels_per_batch)
+    data = StreamData.of(stream, visible=args.scenario == "task", update_every=args.update_every)
+    return [(None, data)], len(stream)
+
+
+def stream_settings(args):
+    return {"stream": args.stream, "fuzziness": args.fuzziness, "labels_per_batch": args.labels_per_batch,
+            "update_every": args.update_every, "iterations": args.iters * args.contexts}
 
 
 def model_path(args, stamp):
@@ -118,14 +140,15 @@ def _run(args, stamp):
 
     def evaluate(context):
         t = time.perf_counter()
-        matrix.append(accuracy_row(learner, experiment.test, context))
+        upto = args.contexts - 1 if context is None else context  # (a stream: every context may have been seen)
+        matrix.append(accuracy_row(learner, experiment.test, upto))
         eval_seconds[0] += time.perf_counter() - t
 
     save_error = None
     if args.train:
-        plan = learner.plan(experiment.train)
+        plan, iters = plan_of(args, learner, experiment)
         try:
-            phase_seconds = train(learner, plan, args.iters, args.batch, after_context=evaluate, quiet=args.quiet)
+            phase_seconds = train(learner, plan, iters, args.batch, after_context=evaluate, quiet=args.quiet)
         except Diverged as e:  # not a result: recorded as such (no accuracies to average), and the run fails
             timings["total"] = time.perf_counter() - start
             io.write_json(path, {**result, "status": "diverged", "diverged": {"context": e.context,
@@ -158,7 +181,11 @@ def _run(args, stamp):
     if args.pdf:
         t = time.perf_counter()
         from eval.report import write_report
-        write_report(os.path.join(args.plot_dir, f"{stamp}.pdf"), matrix, stamp, args.contexts, monitor)
+        probs = None
+        if is_task_free(args):
+            t_all = torch.arange(args.iters * args.contexts)
+            probs = context_probs(args.stream, t_all, args.iters, args.contexts, args.fuzziness).numpy()
+        write_report(os.path.join(args.plot_dir, f"{stamp}.pdf"), matrix, stamp, args.contexts, monitor, probs)
         timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     result.update({"accuracy_matrix": matrix, **summarise(matrix), "seconds": timings})
@@ -166,6 +193,10 @@ def _run(args, stamp):
         result["model_saved"] = False
     if monitor is not None:
         result["training_log"] = monitor.history()
+    if is_task_free(args):
+        result["stream"] = stream_settings(args)
+        log = result.get("training_log", {})
+        result["curve"] = {"iterations": log.get("acc_iterations", []), "accuracy": log.get("accuracy", [])}
     io.write_json(path, result)
     if save_error is not None:
         raise OutputError(f"{save_error}; the results are in {path}")

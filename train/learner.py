@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from data.tensorset import Batch, BatchSampler
+from data.tensorset import Batch
 
 
 class Learner:
@@ -23,8 +23,10 @@ class Learner:
         return next((c for c in self.components if hook in type(c).claims(self.args)), None)
 
     def batch(self, dataset, index):
-        context = dataset.batch_context(index)
-        return Batch(self.experiment.preprocess(dataset.images[index], context), dataset.labels[index], context)
+        """The Batch at `index` of `dataset`; its context is what the learner may know (None in a task-free stream
+        outside task-IL), while the input is made with the samples' own contexts (data.stream.StreamData)."""
+        x = self.experiment.preprocess(dataset.images[index], dataset.input_context(index))
+        return Batch(x, dataset.labels[index], dataset.batch_context(index), index=index)
 
     def forward(self, batches):
         """The model's scores for each of `batches`: one forward pass over all of them when that computes the same
@@ -34,8 +36,8 @@ class Learner:
                                     for m in self.model.modules()):
             return [self.model(b.x, b.context) for b in batches]
         contexts = [b.context for b in batches]
-        if all(isinstance(c, int) for c in contexts) and len(set(contexts)) == 1:
-            context = contexts[0]
+        if all(isinstance(c, int) or c is None for c in contexts) and len(set(contexts)) == 1:
+            context = contexts[0]  # one context for all, or none known (a task-free stream)
         else:
             context = torch.cat([torch.full((b.x.shape[0],), b.context, dtype=torch.long, device=b.x.device)
                                  if isinstance(b.context, int) else b.context for b in batches])
@@ -60,6 +62,7 @@ class Learner:
         return owner.plan(train_sets) if owner else list(enumerate(train_sets))
 
     def batch_sampler(self, dataset, batch_size, context):
-        """Batches to train on: random without replacement, unless a component samples otherwise."""
+        """Batches to train on: the dataset's own (random without replacement; a task-free stream's in order),
+        unless a component samples otherwise."""
         owner = self.owner("batch_sampler")
-        return owner.batch_sampler(dataset, batch_size, context) if owner else BatchSampler(dataset, batch_size)
+        return owner.batch_sampler(dataset, batch_size, context) if owner else dataset.sampler(batch_size)

@@ -31,8 +31,20 @@ def context_iterations(components, context, iters):
     return iters
 
 
+def consolidate(components, context, dataset):
+    """The consolidation event inside a task-free stream: to every component as the end of one context and the
+    start of the next (SI's importance, the frozen copy of the model, the buffer as it stands), with no context."""
+    for component in components:
+        component.after_context(context, dataset)
+    for component in components:
+        component.before_context(context, dataset)
+
+
 def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
     """Train on `plan`, a list of (context id, TensorSet); call `after_context(context)` after each.
+
+    A task-free stream is one entry (None, data.stream.StreamData): `iters` iterations of the stream's batches,
+    with the consolidation event every `dataset.update_every` iterations and at the end.
 
     Returns the seconds spent training each entry of the plan.
     """
@@ -51,7 +63,9 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
         if args.optimizer == "adam_reset" and step > 0:
             optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
         sampler = learner.batch_sampler(dataset, batch_size, context)
-        bar = tqdm(range(context_iterations(components, context, iters)), desc=f"context {step + 1}/{len(plan)}",
+        n = context_iterations(components, context, iters)
+        every = dataset.update_every  # None: the phase consolidates at its end only (the academic setting)
+        bar = tqdm(range(n), desc=f"context {step + 1}/{len(plan)}" if every is None else "stream",
                    disable=quiet or None, leave=False, dynamic_ncols=True)
         model.train()
         watch.start(step + 1)
@@ -87,6 +101,8 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
                 bar.set_postfix(progress(learner, batch, scores, total, losses), refresh=False)
             if (iteration + 1) % LOG_EVERY == 0:
                 watch.check()
+            if every is not None and (iteration + 1) % every == 0 and iteration + 1 < n:
+                consolidate(components, context, dataset)
         bar.close()
         watch.check()
         for component in components:

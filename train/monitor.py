@@ -5,9 +5,9 @@ main.py appends a Monitor to `learner.components` (after every method) only with
 pays nothing. Between log points `after_iteration` does integer arithmetic only; loss values are read (one device
 sync) and the test accuracy computed only at log points.
 
-Iterations are counted over the whole run from 1, as in the paper's code: iteration `t` of phase `k` (from 0) is
-`k * iters + t + 1` (iters: the context's number of iterations, --iters unless a component's context_iters changes
-it), and a quantity is logged when that number is a multiple of its log interval.
+Iterations are counted over the whole run from 1, as in the paper's code (the number of iterations so far, over
+all phases), and a quantity is logged when that number is a multiple of its log interval. In a task-free stream
+(no context known: learner.context None) every context's test set is measured at each log point.
 
 Generative models: a component with a method `sample(n)` returning n images (n, channels, height, width) with values
 in [0, 1] is drawn from every `--sample-log` iterations (visdom) and after every context (pdf): BI-R's model and
@@ -19,7 +19,6 @@ import torch
 
 from eval.evaluate import accuracy
 from methods.component import Component
-from train.loop import context_iterations
 from utils.nn import eval_mode
 
 
@@ -28,7 +27,7 @@ class Monitor(Component):
     def __init__(self, args, learner, test_sets, plots=None):
         super().__init__(args, learner)
         self.test_sets, self.plots = test_sets, plots
-        self.phase, self.base, self.next_base = -1, 0, 0
+        self.t = 0  # iterations so far
         self.sampler = next((c for c in reversed(learner.components) if callable(getattr(c, "sample", None))), None)
         # what was logged: loss terms and accuracies at their log points, samples after each context
         self.loss_iters, self.loss = [], {}          # loss[name] = [(iteration, value)]
@@ -36,13 +35,9 @@ class Monitor(Component):
         self.samples = {}                            # context -> images (cpu)
         self.seconds = 0.0                           # time spent logging (evaluation, plots)
 
-    def before_context(self, context, dataset):
-        self.phase += 1
-        self.base = self.next_base
-        self.next_base += context_iterations(self.learner.components, context, self.args.iters)
-
     def after_iteration(self, context, iteration, losses, batch, replayed):
-        t = self.base + iteration + 1
+        self.t += 1
+        t = self.t
         args = self.args
         if t % args.loss_log == 0:
             self._log_loss(t, losses)
@@ -54,7 +49,7 @@ class Monitor(Component):
             self.seconds += time.perf_counter() - start
 
     def after_context(self, context, dataset):
-        if self.sampler is not None and self.args.pdf:
+        if self.sampler is not None and self.args.pdf and context is not None:  # (not at each stream update)
             self.samples[context] = self._sample()
 
     # ---- the logging itself (only at log points) ----
@@ -73,6 +68,7 @@ class Monitor(Component):
     def _log_accuracy(self, t):
         start = time.perf_counter()
         upto = self.learner.context
+        upto = len(self.test_sets) - 1 if upto is None else upto
         row = [accuracy(self.learner, s, upto, max_samples=self.args.acc_n) for s in self.test_sets[:upto + 1]]
         self.acc_iters.append(t)
         self.acc.append(row)

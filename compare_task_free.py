@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Compare the paper's methods in task-free continual learning (./main_task_free.py runs), over several seeds.
+
+    ./compare_task_free.py --experiment=splitMNIST --scenario=class --seed=2 --n-seeds=20 [any option of
+        ./main_task_free.py] [--no-context-spec --no-si --no-agem --replay-update N]
+
+The paper's list (its compare_task_free.py): None, Joint (the random stream), in task-IL Separate Networks and XdG,
+SI, LwF, ER, A-GEM, in class-IL (modified) iCaRL and the Generative Classifier. ER, A-GEM and iCaRL update their
+replay source every --replay-update iterations (default 1, as the paper), so replay starts at that iteration.
+Results, resume, --workers, --ray-address, table, CSV/JSON and pdf as ./compare.py; the files are
+summary-task-free-<problem>.*, and the pdf's second page is the average accuracy over the stream.
+"""
+import sys
+
+import compare
+import sweep
+from utils.errors import UsageError, run_cli
+
+DROPS = ("no_context_spec", "no_si", "no_agem")
+
+
+def positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"--replay-update={text}: expected a positive integer")
+    return value
+
+
+def add_args(group):
+    group.add_argument("--replay-update", type=positive, default=1, metavar="N", dest="replay_update",
+                       help="ER, A-GEM, iCaRL: iterations between updates of the replay source, so replay starts at "
+                            "iteration N (default: %(default)s)")
+
+
+def main(argv=None, methods=None):
+    return compare.run_comparison(argv, sweep.TASK_FREE_METHODS if methods is None else methods, "compare_task_free",
+                                  "Compare continual-learning methods on a task-free stream, over seeds.", DROPS,
+                                  add_args=add_args, fmt=("replay_update",), task_free=True)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
