@@ -20,10 +20,10 @@ def _number(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _matrix_problem(matrix, contexts, joint):
+def _matrix_problem(matrix, contexts, one_phase):
     if not isinstance(matrix, list) or not all(isinstance(row, list) for row in matrix):
         return "its accuracy matrix is not a list of rows"
-    rows = 1 if joint else contexts
+    rows = 1 if one_phase else contexts
     if len(matrix) != rows or any(len(row) != contexts for row in matrix):
         return f"its accuracy matrix is not {rows} x {contexts}"
     if not all(_number(a) and 0 <= a <= 1 for row in matrix for a in row):
@@ -60,7 +60,8 @@ def inspect(path, stamp, expect):
         return "diverged", record
     if record["status"] != "finished":
         return "rerun", f"its status is {record['status']!r}"
-    problem = _matrix_problem(record["accuracy_matrix"], options["contexts"], bool(options.get("joint")))
+    one_phase = bool(options.get("joint")) or "stream" in options  # joint training, a task-free stream
+    problem = _matrix_problem(record["accuracy_matrix"], options["contexts"], one_phase)
     if problem is None and not _number(record["average_accuracy"]):
         problem = "its average accuracy is not a number"
     if problem is None and not (isinstance(record["seconds"], dict) and _number(record["seconds"].get("total"))):
