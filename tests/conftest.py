@@ -36,3 +36,13 @@ def tiny(data_dir, tmp_path, *extra):
 
 real_mnist = pytest.mark.skipif(not os.path.exists(os.path.join(SHARED_DATA, "MNIST", "raw")),
                                 reason="real MNIST not found in ../shared/datasets")
+
+
+def tiny_cifar(data_dir, tmp_path, *extra, experiment="CIFAR10"):
+    """tiny() on the synthetic CIFAR with small frozen conv layers (4 channels: 256 conv output units), randomly
+    initialised: enough to run a method's conv / feature path end to end (tests/test_features.py pre-trains some)."""
+    return tiny(data_dir, tmp_path, f"--experiment={experiment}", "--freeze-convE", "--channels", "4",
+                "--fc-units", "20", *extra)
+
+
+CIFAR_CONV_UNITS = 256  # 64 channels x 2 x 2: the output of tiny_cifar's conv layers
