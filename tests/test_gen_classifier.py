@@ -233,7 +233,8 @@ def test_scores_every_class_on_features_with_passes_under_the_cap(S, cap, monkey
     assert len(set(scores.argmax(1).tolist())) > 1  # the classes' VAEs differ: not one class wins everything
 
 
-def test_on_cifar_each_class_has_a_vae_on_the_conv_features_and_every_class_scores(data_dir, tmp_path):
+def test_on_cifar_each_class_has_a_vae_on_the_conv_features_and_every_class_scores(data_dir, tmp_path,
+                                                                                 one_thread):
     """The paper's CIFAR architecture (1 hidden layer of 85 units, z 20, output 'none', MSE) on the frozen conv
     layers' features, computed once: after training, every class's VAE scores the test features (finite), and the
     scores are each VAE's own estimate on the features."""
