@@ -228,6 +228,9 @@ def test_compare_no_longer_leaves_dgr_out(tmp_path):
     dgr = next(m for m in PAPER_METHODS if m.name == "DGR")
     jobs = make_jobs(("DGR",), dgr.flags.split(), ["--scenario=class"], [2], str(tmp_path))
     assert jobs is not None and "generative--VAE" in jobs[0].stamp
+    cifar = ["--experiment=CIFAR100", "--scenario=task", "--pre-convE", "--freeze-convE", "--seed-to-ltag"]
+    jobs = make_jobs(("DGR",), dgr.flags.split(), cifar, [2], str(tmp_path))
+    assert jobs is not None and "generative--VAE=C-F3x2000-z100-s2" in jobs[0].stamp
 
 
 def test_on_cifar_the_conv_vae_trains_on_images_and_replays_images_of_the_inputs_shape(data_dir, tmp_path,
