@@ -13,7 +13,8 @@ from data.preprocess import Preprocess
 from data.tensorset import BatchSampler, TensorSet
 from methods.component import Component
 from models import features, pretrained
-from models.classifier import Classifier
+from models.classifier import Classifier, build_classifier
+from data.scenario import Scenario
 from models.conv import ConvLayers
 from models.separate import SeparateClassifiers
 from tests.conftest import tiny
@@ -215,7 +216,7 @@ def test_a_component_needing_pixels_keeps_the_images(data_dir, tmp_path, conv_fi
     root = prepare_dirs(tmp_path, conv_file)
     args = parse(cifar10(data_dir, root))
     experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed)
-    model = main.build_classifier(args, experiment, main.Scenario("class", 5, 2))
+    model = build_classifier(args, experiment, Scenario("class", 5, 2))
     pretrained.prepare(model, args)
     assert experiment_module.conv_features(args, model, experiment, [Pixels]) is experiment
     assert experiment_module.conv_features(args, model, experiment, [Component]) is not experiment
