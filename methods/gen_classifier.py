@@ -25,6 +25,13 @@ stream's batch takes one step on that class's samples of the batch (the others t
 None, so Adam leaves them untouched); a class's VAE scores once it has trained. Grouping the batch by class needs
 the classes' counts on the host: one device sync per iteration, as the paper's per-class loop.
 
+On CIFAR (conv layers, --depth > 0) the VAEs model the features of the conv layers, which must be frozen
+(--freeze-convE, with --pre-convE as the paper): the paper runs it only on frozen pre-trained features, and
+trainable conv layers would have no loss to learn from. Each VAE is then fully connected on the conv output (a
+vector): decoder output 'none' and reconstruction MSE (features are unbounded), the importance weights under a
+unit-variance Gaussian as everywhere. The features are computed once before training (models/features.py).
+`sample` (for --pdf / --visdom) is switched off there: the VAEs generate features, not images.
+
 Prediction draws its importance samples from a generator seeded by --seed (the global random state is left as it
 was), so --test on the saved model predicts exactly what the run after training predicted.
 """
@@ -35,6 +42,8 @@ import torch
 from data.experiments import classes_per_context
 from data.tensorset import ClassBalancedSampler
 from methods.component import Component, is_task_free
+from models.classifier import build_conv
+from models.conv import output_units
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
 from models.vae import VAE
 from utils.errors import UsageError
@@ -100,9 +109,9 @@ class GenerativeClassifier(Component):
     def validate(args):
         if not args.gen_classifier:
             return
-        if args.experiment in ("CIFAR10", "CIFAR100"):
-            raise UsageError("--gen-classifier on CIFAR needs pre-trained conv layers (not built yet); "
-                             "use splitMNIST or permMNIST")
+        if args.depth > 0 and not args.freeze_convE:
+            raise UsageError("--gen-classifier with conv layers models their frozen features: add --pre-convE "
+                             "--freeze-convE (or --depth=0)")
         for flag in ("eval_s", "fc_units_gc", "fc_lay_gc", "z_dim_gc"):
             if getattr(args, flag) < 1:
                 raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
@@ -118,15 +127,22 @@ class GenerativeClassifier(Component):
     @staticmethod
     def build_model(args, experiment, scenario):
         vae_args = copy.copy(args)
+        conv = build_conv(args, experiment.channels)
+        on_features = {} if conv is None else {
+            "shape": (output_units(conv, experiment.channels, experiment.image_size),)}
+        if conv is not None or args.normalize:  # features or normalised pixels: unbounded, a Gaussian decoder
+            on_features.update(recon_loss="MSE", output="none")
         return GenerativeClassifierModel(
             lambda: VAE(experiment.image_size, experiment.channels, fc_layers=vae_args.fc_lay_gc,
                         fc_units=vae_args.fc_units_gc, z_dim=vae_args.z_dim_gc, fc_bn=vae_args.fc_bn == "yes",
-                        fc_nl=vae_args.fc_nl),
-            scenario.n_outputs)
+                        fc_nl=vae_args.fc_nl, **on_features),
+            scenario.n_outputs, conv)
 
     def __init__(self, args, learner):
         super().__init__(args, learner)
         self.sampler = None
+        if learner.model.conv is not None:
+            self.sample = None  # the VAEs generate conv features, not images to show
 
     def context_iters(self, context, iters):
         return iters if context is None else iters // self.learner.scenario.cpc

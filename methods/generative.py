@@ -13,11 +13,22 @@ each context's iterations (default: all). From the second context on, each itera
 - the generator takes one step on (1/c) L_VAE(current batch) + (1 - 1/c) L_VAE(generated batch) (after_iteration,
   which gets both batches as arguments).
 Nothing of the generator is needed to predict, so `--test` loads the classifier only.
+
+With conv layers (CIFAR) the generator is a conv VAE (models/conv_vae.py: the classifier's conv layers as its
+encoder, their deconv mirror as its decoder) on the images as the classifier sees them (normalised unless
+--no-norm; then the decoder's output is 'none', else a sigmoid), with `--recon-loss` (default MSE on CIFAR, BCE on
+MNIST, as the paper's code). Its conv encoder starts from the pre-trained conv layers with --pre-convE and is frozen
+with --freeze-convE, as the classifier's (my reading of the paper's code; only the decoder and fc part then train).
+Its samples are images that go through the classifier's (frozen) conv layers like real ones, so this component
+needs pixel input (`pixel_input`) and --freeze-convE cannot use features computed once: each replayed batch costs a
+decoder pass and a conv pass (README: measured cost).
 """
 from data.tensorset import Batch
 from methods.component import Component, num
+from models import pretrained
+from models.conv_vae import ConvVAE
 from models.fc import context_gated
-from models.vae import VAE
+from models.vae import RECON_LOSSES, VAE
 from utils.errors import UsageError
 from utils.nn import frozen_copy, make_optimizer
 
@@ -37,9 +48,19 @@ class GenerativeReplay(Component):
         g.add_argument("--g-fc-uni", type=int, dest="g_fc_uni", help="[fc_units] in generator (def: as classifier)")
         g.add_argument("--g-iters", type=int, dest="g_iters", help="# batches to train generator (def: as classifier)")
         g.add_argument("--lr-gen", type=float, dest="lr_gen", help="learning rate generator (def: as classifier)")
+        g.add_argument("--recon-loss", choices=RECON_LOSSES, dest="recon_loss",
+                       help="reconstruction loss of the generator (default: MSE on CIFAR, BCE on MNIST)")
+
+    pixel_input = True  # replayed images go through the conv layers: no features computed once
+
+    @staticmethod
+    def default_recon(args):
+        return "MSE" if args.experiment in ("CIFAR10", "CIFAR100") else "BCE"
 
     @staticmethod
     def set_defaults(args):
+        if args.recon_loss is None:
+            args.recon_loss = GenerativeReplay.default_recon(args)
         for flag, source in GENERATOR_FLAGS.items():
             if getattr(args, flag) is None:
                 setattr(args, flag, getattr(args, source))
@@ -64,22 +85,32 @@ class GenerativeReplay(Component):
                              "iterations")
         if args.lr_gen <= 0:
             raise UsageError("--lr-gen must be positive")
-        if args.depth > 0 or args.normalize:
-            raise UsageError("--replay=generative needs a fully connected network on images in [0, 1] "
-                             "(--depth=0, and --no-norm for CIFAR)")
+        if args.depth > 0 and (args.conv_type != "standard" or args.global_pooling):
+            raise UsageError("--replay=generative with conv layers mirrors them in a deconv decoder: only "
+                             "--conv-type=standard without --global-pooling")
+        if args.recon_loss == "BCE" and args.normalize:
+            raise UsageError("--recon-loss=BCE needs images in [0, 1]: add --no-norm (or use --recon-loss=MSE)")
 
     @staticmethod
     def stamp(args):
-        s = f"VAE=F{args.g_fc_lay}x{args.g_fc_uni}-z{args.g_z_dim}"
+        s = f"VAE={'C-' if args.depth > 0 else ''}F{args.g_fc_lay}x{args.g_fc_uni}-z{args.g_z_dim}"
+        s += "" if args.recon_loss == GenerativeReplay.default_recon(args) else f"-{args.recon_loss}"
         s += "" if args.g_iters == args.iters else f"-gi{args.g_iters}"
         return s + ("" if args.lr_gen == args.lr else f"-lrG{num(args.lr_gen)}")
 
     def __init__(self, args, learner):
         super().__init__(args, learner)
         experiment = learner.experiment
-        self.generator = VAE(experiment.image_size, experiment.channels, fc_layers=args.g_fc_lay,
-                             fc_units=args.g_fc_uni, z_dim=args.g_z_dim, fc_bn=args.fc_bn == "yes",
-                             fc_nl=args.fc_nl).to(learner.device)
+        fc = dict(fc_layers=args.g_fc_lay, fc_units=args.g_fc_uni, z_dim=args.g_z_dim, fc_bn=args.fc_bn == "yes",
+                  fc_nl=args.fc_nl, recon_loss=args.recon_loss, output="none" if args.normalize else "sigmoid")
+        if args.depth > 0:
+            generator = ConvVAE(experiment.image_size, experiment.channels, depth=args.depth,
+                                reducing_layers=args.reducing_layers, conv_channels=args.channels,
+                                conv_bn=args.conv_bn == "yes", conv_nl=args.conv_nl, **fc)
+            pretrained.prepare(generator, args, load=args.train)  # --pre-convE, --freeze-convE as the classifier
+        else:
+            generator = VAE(experiment.image_size, experiment.channels, **fc)
+        self.generator = generator.to(learner.device)
         self.optimizer = self._optimizer()
         self.previous = None   # frozen copy of the generator at the end of the last context
         self.rnt = 1.0         # relative weight of the current batch, 1/c

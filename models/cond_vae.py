@@ -12,6 +12,12 @@ A fully connected VAE (as models/vae.py) whose encoder's top hidden layer also f
   matrix: one-hot, or class probabilities for replayed samples (then the gate is their weighted mix). Gating after
   the non-linearity equals the paper's gating before it, as ReLU(g a) = g ReLU(a) for g >= 0.
 
+Internal replay (the paper's --hidden, on CIFAR): with `conv` (frozen conv layers) in front, the VAE and the
+classifier work on the conv layers' features: the model's input goes through `conv` (which passes features computed
+once through as they are, models/features.py), the decoder reconstructs and generates features (output 'none',
+reconstruction MSE, as features are unbounded), and generated features enter with `internal=True`, skipping `conv`.
+Without `conv` the input is the flattened image and the reconstruction BCE (images in [0, 1]).
+
 The KL term with the GMM prior is estimated from the one reparameterised sample z, as the paper's code:
 log q(z|x) - log p(z) (the standard prior keeps the analytic KL). Both terms are per pixel, as models/vae.py.
 """
@@ -21,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.conv import output_units
 from models.fc import MLP
 from utils.nn import eval_mode
 
@@ -34,10 +41,15 @@ def log_normal_diag(z, mean, logvar):
 
 class CondVAE(nn.Module):
     def __init__(self, image_size, channels, n_outputs, fc_layers=3, fc_units=400, z_dim=100, fc_bn=False,
-                 fc_nl="relu", prior="GMM", n_modes=None, gate_size=0, dg_prop=0.0, seed=0):
+                 fc_nl="relu", prior="GMM", n_modes=None, gate_size=0, dg_prop=0.0, seed=0, conv=None):
         super().__init__()
-        self.shape = (channels, image_size, image_size)
-        self.pixels = channels * image_size * image_size
+        self.conv = conv if conv is not None else nn.Flatten()
+        self.internal = conv is not None  # the VAE models conv features, not images
+        if self.internal:
+            self.shape = (output_units(conv, channels, image_size),)
+        else:
+            self.shape = (channels, image_size, image_size)
+        self.pixels = math.prod(self.shape)
         self.z_dim, self.prior = z_dim, prior
         hidden = [fc_units] * (fc_layers - 1)
         self.encoder = MLP(self.pixels, hidden, 0.0, fc_bn, fc_nl)
@@ -64,14 +76,18 @@ class CondVAE(nn.Module):
         return [getattr(self, f"gate_mask{i}") for i in range(len(self.decoder.layers))] if self.gate_size else []
 
     # ---- passes ----
-    def encode(self, x):
+    def inputs(self, x, internal=False):
+        """What the VAE models: the flattened image, or its conv features (`internal`: `x` is features already)."""
+        return x.flatten(1) if internal else self.conv(x).flatten(1)
+
+    def encode(self, x, internal=False):
         """(mean, log-variance of q(z|x), top hidden layer of the encoder)."""
-        h = self.encoder(x.flatten(1))
+        h = self.encoder(self.inputs(x, internal))
         return self.to_mu(h), self.to_logvar(h), h
 
-    def forward(self, x, context=None):
+    def forward(self, x, context=None, internal=False):
         """Class scores (the classifier; the context plays no part)."""
-        return self.classifier(self.encoder(x.flatten(1)))
+        return self.classifier(self.encoder(self.inputs(x, internal)))
 
     def decode(self, z, gate=None):
         """Bernoulli logits of p(x|z); `gate` [batch, gate ids] (one-hot or probabilities) when gates are used."""
@@ -95,16 +111,20 @@ class CondVAE(nn.Module):
         return torch.logsumexp(a + probs.log(), dim=1)
 
     # ---- loss ----
-    def losses(self, x, probs=None, gate=None):
-        """(reconstruction, KL, class scores) of one pass over `x`: reconstruction = binary cross-entropy averaged
-        over pixels and batch; KL per pixel, averaged over the batch (analytic for the standard prior, estimated
-        from the sampled z for the GMM prior, weighted by `probs` as log_prior)."""
-        mu, logvar, h = self.encode(x)
+    def losses(self, x, probs=None, gate=None, internal=False):
+        """(reconstruction, KL, class scores) of one pass over `x`: reconstruction = binary cross-entropy (features:
+        half the squared error) averaged over pixels and batch; KL per pixel, averaged over the batch (analytic for
+        the standard prior, estimated from the sampled z for the GMM prior, weighted by `probs` as log_prior)."""
+        target = self.inputs(x, internal)
+        mu, logvar, h = self.encode(target, internal=True)
         scores = self.classifier(h)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         logits = self.decode(z, gate)
         n = x.shape[0]
-        recon = F.binary_cross_entropy_with_logits(logits.view(n, -1), x.reshape(n, -1), reduction="mean")
+        if self.internal:
+            recon = 0.5 * (logits.view(n, -1) - target.detach()).pow(2).mean()
+        else:
+            recon = F.binary_cross_entropy_with_logits(logits.view(n, -1), x.reshape(n, -1), reduction="mean")
         if self.prior == "GMM":
             kl = log_normal_diag(z, mu, logvar) - self.log_prior(z, probs)
         else:
@@ -114,12 +134,14 @@ class CondVAE(nn.Module):
     # ---- generation ----
     @torch.no_grad()
     def sample(self, modes=None, gate=None, n=None):
-        """Images from the model: z from the prior modes `modes` (LongTensor; GMM prior) or N(0, I) (`n` of them),
-        decoded with `gate`, images = the decoder's Bernoulli means. Batch-norm in evaluation mode."""
+        """Images (conv features with `conv`) from the model: z from the prior modes `modes` (LongTensor; GMM prior)
+        or N(0, I) (`n` of them), decoded with `gate`, images = the decoder's Bernoulli means (features: its
+        output). Batch-norm in evaluation mode."""
         with eval_mode(self):
             if self.prior == "GMM":
                 mean, logvar = self.z_means[modes], self.z_logvars[modes]
                 z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
             else:
                 z = torch.randn(n, self.z_dim, device=self.to_pixels.weight.device)
-            return torch.sigmoid(self.decode(z, gate))
+            decoded = self.decode(z, gate)
+            return decoded if self.internal else torch.sigmoid(decoded)

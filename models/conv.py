@@ -4,7 +4,10 @@ As there, the classifier's last conv layer is a bare convolution (no batch-norm,
 the first layer of a ResNet is a plain conv layer, and `name` is the paper's label of the layers ("C3-5x16-bn"),
 which names the file of pre-trained conv layers (models/pretrained.py).
 """
+import torch
 from torch import nn
+
+from utils.nn import eval_mode
 
 NONLINEARITIES = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU}
 
@@ -76,3 +79,9 @@ class ConvLayers(nn.Module):
         if self.precomputed:  # frozen layers whose features were computed once: the fc part runs on them as given
             return x
         return self.pool(self.layers(x)).flatten(1)
+
+
+def output_units(conv, channels, image_size):
+    """Units of `conv`'s output for one image (computed by a pass in eval mode: batch-norm statistics untouched)."""
+    with torch.no_grad(), eval_mode(conv):
+        return conv(torch.zeros(2, channels, image_size, image_size)).flatten(1).shape[1]

@@ -32,13 +32,14 @@ OUTPUTS = ("sigmoid", "none")
 
 class VAE(nn.Module):
     def __init__(self, image_size, channels, fc_layers=3, fc_units=400, z_dim=100, fc_bn=False, fc_nl="relu",
-                 recon_loss="BCE", output="sigmoid"):
+                 recon_loss="BCE", output="sigmoid", shape=None):
         """recon_loss: 'BCE' or 'MSE'; output: the decoder's last non-linearity, 'sigmoid' (images in [0, 1]) or
-        'none' (normalised images or conv features, as the paper's network_output; MSE only)."""
+        'none' (normalised images or conv features, as the paper's network_output; MSE only); shape: of one input,
+        when not an image (channels, image_size, image_size), e.g. (units,) for conv features."""
         super().__init__()
         self._set_output(recon_loss, output)
-        self.shape = (channels, image_size, image_size)
-        self.pixels = channels * image_size * image_size
+        self.shape = tuple(shape) if shape is not None else (channels, image_size, image_size)
+        self.pixels = math.prod(self.shape)
         self.z_dim = z_dim
         hidden = [fc_units] * (fc_layers - 1)
         self.encoder = MLP(self.pixels, hidden, 0.0, fc_bn, fc_nl)

@@ -40,7 +40,7 @@ PAPER_METHODS = [
     Method("ER", "--replay=buffer", color="red"),
     Method("A-GEM", "--agem", drop="no_agem", color="orangered"),
     Method("iCaRL", "--icarl --active-classes=all-so-far", ("class",), color="purple"),
-    Method("Generative Classifier", "--gen-classifier", ("class",), color="indigo"),
+    Method("Generative Classifier", "--gen-classifier", ("class",), owns=("--eval-s",), color="indigo"),
 ]
 
 # The paper's task-free comparison (its compare_task_free.py), as ./main_task_free.py flags, in its order. Joint is

@@ -36,3 +36,25 @@ def tiny(data_dir, tmp_path, *extra):
 
 real_mnist = pytest.mark.skipif(not os.path.exists(os.path.join(SHARED_DATA, "MNIST", "raw")),
                                 reason="real MNIST not found in ../shared/datasets")
+
+
+def tiny_cifar(data_dir, tmp_path, *extra, experiment="CIFAR10"):
+    """tiny() on the synthetic CIFAR with small frozen conv layers (4 channels: 256 conv output units), randomly
+    initialised, on one thread (see one_thread): enough to run a method's conv / feature path end to end
+    (tests/test_features.py pre-trains some)."""
+    return tiny(data_dir, tmp_path, f"--experiment={experiment}", "--freeze-convE", "--channels", "4",
+                "--fc-units", "20", "--threads", "1", *extra)
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test (as tiny_cifar's --threads 1): small conv passes on 2 threads of a busy machine
+    cost 10-30x more than on one."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+CIFAR_CONV_UNITS = 256  # 64 channels x 2 x 2: the output of tiny_cifar's conv layers

@@ -14,7 +14,9 @@ from data.scenario import Scenario
 from methods.bir import BrainInspired
 from utils.nn import frozen_copy
 from models.cond_vae import CondVAE
-from tests.conftest import run_script, tiny
+from models import pretrained
+from models.conv import ConvLayers
+from tests.conftest import CIFAR_CONV_UNITS, run_script, tiny, tiny_cifar
 from train.learner import Batch, Learner
 from utils.errors import UsageError, run_cli
 from cli.options import parse
@@ -90,7 +92,7 @@ def _learner(scenario_name, context, distill=True, dg_prop=0.3, per_class=True, 
     """A learner with BI-R at `context` (0-based), as if contexts 0..context-1 had been trained."""
     torch.manual_seed(0)
     scenario = Scenario(scenario_name, n_contexts, 2, active_classes=active)
-    args = SimpleNamespace(replay="generative", distill=distill, temp=2.0, batch=6, fc_layers=2, fc_units=8,
+    args = SimpleNamespace(replay="generative", distill=distill, temp=2.0, batch=6, fc_layers=2, fc_units=8, depth=0,
                            z_dim=3, fc_bn="no", fc_nl="relu", prior="GMM", per_class=per_class, n_modes=1,
                            dg_gates=True, dg_prop=dg_prop, seed=0,
                            dg_type="context" if scenario_name == "domain" else "class")
@@ -280,7 +282,7 @@ def test_usage_error_exits_2_with_one_line(data_dir, tmp_path):
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--brain-inspired", "--experiment=CIFAR10"))
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "CIFAR" in lines[0]
+    assert len(lines) == 1 and "--pre-convE --freeze-convE" in lines[0]
 
 
 @pytest.mark.parametrize("flags,message", [
@@ -288,8 +290,10 @@ def test_usage_error_exits_2_with_one_line(data_dir, tmp_path):
     (["--dg-gates"], "--feedback"),
     (["--hidden"], "--hidden"),
     (["--brain-inspired", "--dg-prop=1"], "--dg-prop"),
-    (["--brain-inspired", "--experiment=CIFAR100"], "CIFAR"),
-    (["--brain-inspired", "--depth=2"], "fully connected"),
+    (["--brain-inspired", "--experiment=CIFAR100"], "frozen features .* add --pre-convE --freeze-convE$"),
+    (["--brain-inspired", "--depth=2"], "--freeze-convE"),
+    (["--feedback", "--replay=generative", "--experiment=CIFAR10", "--freeze-convE"], "--freeze-convE --hidden$"),
+    (["--brain-inspired", "--experiment=CIFAR10", "--depth=0"], "--no-norm"),
     (["--feedback", "--replay=buffer"], "--replay=generative"),
     (["--brain-inspired", "--use-replay=inequality"], "--use-replay"),
     (["--brain-inspired", "--scenario=task", "--xdg"], "--xdg"),
@@ -305,3 +309,69 @@ def test_compare_no_longer_leaves_bir_out(tmp_path):
     bir = next(m for m in PAPER_METHODS if m.name == "BI-R")
     jobs = make_jobs(("BI-R",), bir.flags.split(), ["--scenario=class"], [2], str(tmp_path))
     assert jobs is not None and "CondVAE" in jobs[0].stamp
+    cifar = ["--experiment=CIFAR100", "--scenario=class", "--pre-convE", "--freeze-convE", "--seed-to-ltag"]
+    jobs = make_jobs(("BI-R",), bir.flags.split(), cifar, [2], str(tmp_path))
+    assert jobs is not None and "CondVAE=z100-GMMpc_cg0.7" in jobs[0].stamp  # the paper's CIFAR-100 dg_prop
+    from compare_hyperParams import GRIDS
+    grid = next(g for g in GRIDS if g.method.name == "BI-R")
+    for value in grid.values_for("CIFAR100"):  # the paper's dg_prop grid, 0 ... 0.9, runs on CIFAR-100 too
+        flags = grid.method.flags.format(value=value).split()
+        assert make_jobs(("BI-R",), flags, cifar, [1], str(tmp_path)) is not None
+
+
+def test_internal_replay_model_reconstructs_generates_and_replays_conv_features():
+    """With conv layers in front (--hidden), the VAE models their output: MSE to the features, samples of the conv
+    output's shape, and replayed features (internal=True) that skip the conv layers."""
+    torch.manual_seed(0)
+    conv = ConvLayers(3, depth=5, reducing_layers=4, channels=4).freeze()
+    model = CondVAE(32, 3, 10, fc_layers=3, fc_units=20, z_dim=8, conv=conv, gate_size=10, dg_prop=0.5)
+    calls = []
+    conv.register_forward_hook(lambda m, i, o: calls.append(i[0].shape))
+    x = torch.rand(6, 3, 32, 32)
+    probs = F.one_hot(torch.arange(6), 10).float()
+    torch.manual_seed(1)
+    recon, kl, scores = model.losses(x, probs, probs)
+    assert calls == [x.shape] and scores.shape == (6, 10) and model.shape == (CIFAR_CONV_UNITS,)
+    with torch.no_grad():
+        target = conv(x)
+        torch.manual_seed(1)
+        mu, logvar, _ = model.encode(target, internal=True)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        expected = 0.5 * (model.decode(z, probs) - target).pow(2).mean()
+    assert torch.allclose(recon, expected)
+    calls.clear()
+    features = model.sample(torch.arange(6), probs)
+    assert features.shape == (6, CIFAR_CONV_UNITS) and (features < 0).any()  # the decoder's output, no sigmoid
+    replayed = model.losses(features, probs, probs, internal=True)
+    assert calls == [] and replayed[2].shape == (6, 10)
+    assert torch.equal(model(features, internal=True), model.classifier(model.encoder(features)))
+
+
+def test_bir_on_cifar_replays_features_of_the_conv_outputs_shape(data_dir, tmp_path, monkeypatch, capsys):
+    """A run: the real data's features are computed once, and from the second context on each iteration replays a
+    batch of generated features of the conv output's shape."""
+    seen = []
+    real = BrainInspired.replay_loss
+
+    def spy(self, x, contexts, context):
+        seen.append((tuple(x.shape), pretrained.conv_layers(self.learner.model)[0].precomputed))
+        return real(self, x, contexts, context)
+
+    monkeypatch.setattr(BrainInspired, "replay_loss", spy)
+    argv = tiny_cifar(data_dir, tmp_path, "--brain-inspired", "--iters", "3", "--z-dim", "8")
+    assert run_cli(main.main, [a for a in argv if a != "--quiet"]) == 0
+    assert "features computed once" in capsys.readouterr().out
+    assert len(seen) == 3 * 4 and set(seen) == {((32, CIFAR_CONV_UNITS), True)}  # contexts 2..5, 3 iterations
+
+
+@pytest.mark.parametrize("scenario, extra", [("task", ()), ("domain", ()), ("class", ()), ("class", ("--si",))])
+def test_bir_on_cifar_end_to_end_and_test_reloads(data_dir, tmp_path, scenario, extra):
+    argv = tiny_cifar(data_dir, tmp_path, "--brain-inspired", f"--scenario={scenario}", "--iters", "3",
+                      "--z-dim", "8", *extra)
+    assert run_cli(main.main, argv) == 0
+    result = json.loads(next((tmp_path / "results").glob("*.json")).read_text())
+    assert len(result["accuracy_matrix"]) == 5 and "CondVAE" in result["stamp"] and "fCvE" in result["stamp"]
+    assert all(0 <= a <= 1 for row in result["accuracy_matrix"] for a in row)
+    assert run_cli(main.main, argv + ["--test"]) == 0
+    again = json.loads(next((tmp_path / "results").glob("*-test.json")).read_text())
+    assert again["accuracy_matrix"][-1] == result["accuracy_matrix"][-1]

@@ -10,7 +10,7 @@ from main import build_learner
 from methods.gen_classifier import GenerativeClassifier
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
 from models.vae import VAE
-from tests.conftest import tiny
+from tests.conftest import CIFAR_CONV_UNITS, tiny, tiny_cifar
 from train.loop import train
 from utils.errors import run_cli
 from cli.options import parse
@@ -55,6 +55,8 @@ class _Sc:
     (["--replay", "buffer"], "--gen-classifier cannot be combined with --replay"),
     (["--ewc"], "--gen-classifier cannot be combined with --weight-penalty"),
     (["--iters", "1"], "--iters=1: the Generative Classifier trains each class's VAE for --iters / 2"),
+    (["--experiment", "CIFAR10"], "--gen-classifier with conv layers models their frozen features: add --pre-convE "
+                                  "--freeze-convE"),
 ])
 def test_usage_errors_are_one_line_exit_2(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
@@ -178,7 +180,23 @@ def test_compare_runs_it_in_class_il_only(tmp_path, capsys):
     jobs = make_jobs((method.name,), ["--gen-classifier"], ["--scenario=class"], [2], str(tmp_path))
     assert jobs and "GenC-z5-S50" in jobs[0].stamp
     assert make_jobs((method.name,), ["--gen-classifier"], ["--experiment=CIFAR100"], [2], str(tmp_path)) is None
-    assert "leaving out Generative Classifier" in capsys.readouterr().out
+    assert "leaving out Generative Classifier" in capsys.readouterr().out  # conv layers that are not frozen
+    cifar = ["--experiment=CIFAR100", "--pre-convE", "--freeze-convE", "--seed-to-ltag"]
+    jobs = make_jobs((method.name,), ["--gen-classifier", "--eval-s=10000"], cifar, [2], str(tmp_path))
+    assert jobs and "GenC-z20-S10000" in jobs[0].stamp and "F2x85" in jobs[0].stamp
+
+
+def test_compare_passes_eval_s_to_the_generative_classifier_only(data_dir, tmp_path):
+    import compare
+    import sweep
+    from sweep import PAPER_METHODS
+    owned = [("--eval-s", ["Generative Classifier"])]
+    s = sweep.setup(["--data-dir", data_dir, "--results-dir", str(tmp_path), "--eval-s=10000"], "compare", "",
+                    compare.DROPS, owned)
+    gc = next(m for m in PAPER_METHODS if m.name == "Generative Classifier")
+    assert "--eval-s" in gc.owns and sweep.owned_tokens(s.sweep, gc) == ["--eval-s=10000"]
+    none = next(m for m in PAPER_METHODS if m.name == "None")
+    assert sweep.owned_tokens(s.sweep, none) == [] and "--eval-s=10000" not in s.shared
 
 
 @pytest.mark.parametrize("S, cap", [(5, None), (10000, 32 * 125)])  # small S: one pass; the paper's CIFAR-100 S
@@ -213,3 +231,38 @@ def test_scores_every_class_on_features_with_passes_under_the_cap(S, cap, monkey
     else:
         assert torch.allclose(scores, reference, rtol=1e-12, atol=0)
     assert len(set(scores.argmax(1).tolist())) > 1  # the classes' VAEs differ: not one class wins everything
+
+
+def test_on_cifar_each_class_has_a_vae_on_the_conv_features_and_every_class_scores(data_dir, tmp_path,
+                                                                                 one_thread):
+    """The paper's CIFAR architecture (1 hidden layer of 85 units, z 20, output 'none', MSE) on the frozen conv
+    layers' features, computed once: after training, every class's VAE scores the test features (finite), and the
+    scores are each VAE's own estimate on the features."""
+    args = parse(tiny_cifar(data_dir, tmp_path, "--gen-classifier", "--iters", "4", "--eval-s", "3"))
+    experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed, "cpu", args.normalize)
+    torch.manual_seed(0)
+    learner = build_learner(args, experiment, torch.device("cpu"))
+    model, experiment = learner.model, learner.experiment
+    vae = model.vaes[0]
+    assert len(model.vaes) == 10 and vae.shape == (CIFAR_CONV_UNITS,) and vae.z_dim == 20
+    assert (vae.recon_loss, vae.logits) == ("MSE", False)
+    assert [m.out_features for m in vae.encoder.modules() if isinstance(m, torch.nn.Linear)] == [85]
+    assert model.conv.precomputed and experiment.train[0].images.shape[1:] == (CIFAR_CONV_UNITS,)
+    assert learner.components[0].sample is None  # features, not images, to show
+    train(learner, list(enumerate(experiment.train)), args.iters, args.batch, quiet=True)
+    x = experiment.test[0].images
+    with torch.no_grad():
+        scores = learner.predict(x, 0)
+        torch.manual_seed(5)
+        direct = model.vaes[7].log_likelihood(x, 3, "gaussian")
+        model.trained[:7] = False
+        torch.manual_seed(5)
+        assert torch.allclose(model.log_likelihoods(x, 3)[:, 7], direct)
+    assert scores.shape == (x.shape[0], 10) and torch.isfinite(scores).all()
+
+
+def test_on_cifar_end_to_end_and_test_reloads(data_dir, tmp_path):
+    argv = tiny_cifar(data_dir, tmp_path, "--gen-classifier", "--iters", "4", "--eval-s", "3")
+    result = main.run(parse(argv))
+    assert len(result["accuracy_matrix"]) == 5 and "GenC-z20-S3" in result["stamp"]
+    assert main.run(parse(argv + ["--test"]))["accuracy_matrix"] == [result["accuracy_matrix"][-1]]

@@ -16,7 +16,9 @@ from methods.component import Replayed
 from methods.generative import GenerativeReplay
 from methods.replay import Replay
 from models.classifier import Classifier
-from tests.conftest import run_script, tiny
+from models import pretrained
+from models.conv_vae import ConvVAE
+from tests.conftest import run_script, tiny, tiny_cifar
 from train.learner import Batch, Learner
 from train.loop import train
 from utils.errors import UsageError, run_cli
@@ -32,7 +34,8 @@ def _learner(name, context, distill=False, active_classes="all", n_contexts=3):
     experiment = SimpleNamespace(preprocess=Preprocess(), image_size=4, channels=1)
     args = SimpleNamespace(replay="generative", distill=distill, temp=2.0, use_replay="normal", eps_agem=1e-7,
                            batch=6, bce=False, g_fc_lay=2, g_fc_uni=8, g_z_dim=3, g_iters=100, iters=100,
-                           lr_gen=0.01, lr=0.001, optimizer="adam", momentum=0.0, fc_bn="no", fc_nl="relu")
+                           lr_gen=0.01, lr=0.001, optimizer="adam", momentum=0.0, fc_bn="no", fc_nl="relu",
+                           depth=0, recon_loss="BCE", normalize=False)
     learner = Learner(model, scenario, experiment, args, "cpu")
     replay, generator = Replay(args, learner), GenerativeReplay(args, learner)
     learner.components = [replay, generator]
@@ -174,6 +177,12 @@ def test_defaults_flags_and_stamp():
                   "--lr-gen", "0.01"])
     assert param_stamp(args).endswith("--generative-KD2--VAE=F3x50-z20-gi500-lrG0.01-s0")
     assert "VAE" not in param_stamp(parse([]))
+    assert parse(["--replay=generative"]).recon_loss == "BCE"
+    assert param_stamp(parse(["--replay=generative", "--recon-loss=MSE"])).endswith("--VAE=F3x400-z100-MSE-s0")
+    cifar = parse(["--replay=generative", "--experiment=CIFAR10"])
+    assert cifar.recon_loss == "MSE" and param_stamp(cifar).endswith("--generative--VAE=C-F3x2000-z100-s0")
+    assert param_stamp(parse(["--replay=generative", "--experiment=CIFAR10", "--no-norm", "--recon-loss=BCE"])
+                       ).endswith("--VAE=C-F3x2000-z100-BCE-s0")
 
 
 @pytest.mark.parametrize("flags", [
@@ -205,7 +214,8 @@ def test_usage_error_exits_2_with_one_line(data_dir, tmp_path):
     (["--g-iters", "3000"], "--g-iters"),
     (["--g-fc-uni", "0"], "--g-fc-uni"),
     (["--lr-gen", "0"], "--lr-gen"),
-    (["--experiment", "CIFAR10"], "--depth"),
+    (["--experiment", "CIFAR10", "--recon-loss", "BCE"], "--recon-loss=BCE needs images in \\[0, 1\\]: add --no-norm"),
+    (["--experiment", "CIFAR10", "--conv-type", "resNet"], "--conv-type=standard"),
     (["--scenario", "task", "--separate-networks"], "--separate-networks"),
 ])
 def test_usage_errors(flags, message):
@@ -218,3 +228,56 @@ def test_compare_no_longer_leaves_dgr_out(tmp_path):
     dgr = next(m for m in PAPER_METHODS if m.name == "DGR")
     jobs = make_jobs(("DGR",), dgr.flags.split(), ["--scenario=class"], [2], str(tmp_path))
     assert jobs is not None and "generative--VAE" in jobs[0].stamp
+    cifar = ["--experiment=CIFAR100", "--scenario=task", "--pre-convE", "--freeze-convE", "--seed-to-ltag"]
+    jobs = make_jobs(("DGR",), dgr.flags.split(), cifar, [2], str(tmp_path))
+    assert jobs is not None and "generative--VAE=C-F3x2000-z100-s2" in jobs[0].stamp
+
+
+def test_on_cifar_the_conv_vae_trains_on_images_and_replays_images_of_the_inputs_shape(data_dir, tmp_path,
+                                                                                     monkeypatch, one_thread):
+    """DGR on CIFAR: the generator is a conv VAE on the (normalised) images, whose conv encoder is frozen with
+    --freeze-convE; it trains (its decoder changes in every context), its samples are images of the input's shape
+    (not bounded to [0, 1]: output 'none' on normalised images), and the classifier sees them through its conv
+    layers: no features computed once."""
+    seen, snapshots = [], []
+    replay_batch, after_context = GenerativeReplay.replay_batch, GenerativeReplay.after_context
+
+    def spy_replay(self, batch, context):
+        out = replay_batch(self, batch, context)
+        if out is not None:
+            seen.append((tuple(out.x.shape), bool((out.x < 0).any()), self.learner.model.conv.precomputed))
+        return out
+
+    def spy_after(self, context, dataset):
+        snapshots.append([p.detach().clone() for p in self.generator.deconv.parameters()])
+        return after_context(self, context, dataset)
+
+    monkeypatch.setattr(GenerativeReplay, "replay_batch", spy_replay)
+    monkeypatch.setattr(GenerativeReplay, "after_context", spy_after)
+    args = parse(tiny_cifar(data_dir, tmp_path, "--replay=generative", "--iters", "3", "--g-z-dim", "8"))
+    experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed, "cpu", args.normalize)
+    torch.manual_seed(0)
+    learner = build_learner(args, experiment, torch.device("cpu"))
+    gen = next(c for c in learner.components if isinstance(c, GenerativeReplay))
+    assert isinstance(gen.generator, ConvVAE) and gen.generator.recon_loss == "MSE" and not gen.generator.logits
+    conv = pretrained.conv_layers(gen.generator)[0]
+    assert conv.frozen and not any(p.requires_grad for p in conv.parameters())
+    frozen = [p.clone() for p in conv.parameters()]
+    assert learner.experiment is experiment  # pixel input: the images, not features
+    train(learner, list(enumerate(experiment.train)), args.iters, args.batch, quiet=True)
+    assert len(seen) == 3 * 4 and all(s == ((32, 3, 32, 32), True, False) for s in seen)
+    assert all(not torch.equal(a, b) for a, b in zip(snapshots[0], snapshots[-1]))  # the decoder trained
+    assert all(torch.equal(a, b) for a, b in zip(frozen, conv.parameters()))
+    assert gen.generator.sample(4).shape == (4, 3, 32, 32)
+
+
+@pytest.mark.parametrize("scenario", ["task", "domain", "class"])
+def test_on_cifar_end_to_end_and_test_reloads(data_dir, tmp_path, scenario):
+    argv = tiny_cifar(data_dir, tmp_path, "--replay=generative", f"--scenario={scenario}", "--iters", "3",
+                      "--g-z-dim", "8", "--g-fc-uni", "20")
+    assert run_cli(main.main, argv) == 0
+    result = json.loads(next((tmp_path / "results").glob("*.json")).read_text())
+    assert len(result["accuracy_matrix"]) == 5 and "VAE=C-F3x20-z8" in result["stamp"]
+    assert run_cli(main.main, argv + ["--test"]) == 0
+    again = json.loads(next((tmp_path / "results").glob("*-test.json")).read_text())
+    assert again["accuracy_matrix"][-1] == result["accuracy_matrix"][-1]
