@@ -32,8 +32,8 @@ from models import features, pretrained  # noqa: E402
 from models.classifier import build_classifier  # noqa: E402
 from train.learner import Learner  # noqa: E402
 from train.loop import train  # noqa: E402
-from train.optim import make_optimizer  # noqa: E402
-from utils.options import parse  # noqa: E402
+from utils.nn import make_optimizer  # noqa: E402
+from cli.options import parse  # noqa: E402
 from utils.runtime import choose_device  # noqa: E402
 
 
@@ -93,7 +93,7 @@ def bare(args, data, device):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(x.shape[1], 2000), nn.ReLU(), nn.Linear(2000, 2000), nn.ReLU(),
                           nn.Linear(2000, 100)).to(device)
-    optimizer = make_optimizer(model.parameters(), args)
+    optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
     sampler = BatchSampler(data, args.batch)
 
     def steps(k):
