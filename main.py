@@ -1,11 +1,10 @@
 #!/usr/bin/env python3
 """Run one continual-learning experiment in the academic setting (contexts with known boundaries)."""
-import os
 import sys
 
 from cli.options import describe_defaults, parse
+from cli.output import print_result
 from cli.stamp import param_stamp
-from eval.metrics import format_table
 from train import experiment
 from train.experiment import build_learner  # noqa: F401  (tests and benchmarks build learners through main)
 from utils.errors import run_cli
@@ -25,16 +24,7 @@ def main(argv=None):
         print(param_stamp(args))
         return 0
     result = run(args)
-    print(format_table(result["accuracy_matrix"], result))
-    print(f"=> device: {result['device']}, {result['threads']} torch thread(s)")
-    seconds = result["seconds"]
-    if args.train:
-        print(f"=> training time: {seconds['train']:.1f} s (total {seconds['total']:.1f} s)")
-    elif args.time:
-        print(f"=> total time: {seconds['total']:.1f} s (no training with --test)")
-    print(f"=> results: {experiment.results_path(args, result['stamp'])}")
-    if args.pdf:
-        print(f"=> report: {os.path.join(args.plot_dir, result['stamp'] + '.pdf')}")
+    print_result(args, result)
     return 0
 
 

@@ -2,12 +2,11 @@
 """Run one task-free continual-learning experiment: a stream whose contexts change gradually (or sharply, or at
 random) without the learner being told where one ends. Every option of ./main.py, plus --stream, --fuzziness,
 --labels-per-batch and --update-every (see README: Task-free experiments)."""
-import os
 import sys
 
 from cli.options import describe_defaults, parse
+from cli.output import print_result
 from cli.stamp import param_stamp
-from eval.metrics import format_table
 from train import experiment
 from utils.errors import run_cli
 
@@ -34,15 +33,7 @@ def main(argv=None):
         print("iteration " + " ".join(f"{'C' + str(j + 1):>6}" for j in range(args.contexts)))
         for t, row in zip(curve["iterations"], curve["accuracy"]):
             print(f"{t:<9} " + " ".join(f"{100 * a:6.2f}" for a in row))
-    print(format_table(result["accuracy_matrix"], result).replace("after each training phase", "after the stream"))
-    seconds = result["seconds"]
-    if args.train:
-        print(f"=> training time: {seconds['train']:.1f} s (total {seconds['total']:.1f} s)")
-    elif args.time:
-        print(f"=> total time: {seconds['total']:.1f} s (no training with --test)")
-    print(f"=> results: {os.path.join(args.results_dir, result['stamp'] + '.json')}")
-    if args.pdf:
-        print(f"=> report: {os.path.join(args.plot_dir, result['stamp'] + '.pdf')}")
+    print_result(args, result, phases="after the stream")
     return 0
 
 
