@@ -294,7 +294,7 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
         action.default = argparse.SUPPRESS
     given = set(vars(parser.parse_args(argv)))
     enabled = [c for c in components if c.enabled(args)]
-    groups, owned = [], set()
+    groups = []
     probe = build_parser(prog, task_free=task_free)
     for group in probe._action_groups[2:]:  # after argparse's own 'positional' and 'options' groups
         groups.append((group.title, [(a.dest, a.option_strings[0]) for a in group._group_actions

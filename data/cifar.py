@@ -1,5 +1,4 @@
 """CIFAR-10 and CIFAR-100 from the official python-pickle batches, as an extracted folder or the .tar.gz."""
-import io
 import os
 import pickle
 import tarfile

@@ -7,7 +7,6 @@ Labels are stored globally (context c owns labels c*cpc ... (c+1)*cpc-1). A scen
 - class:  one output unit per class; which units are active in training is --active-classes (all,
           all-so-far, current); at test time all units are active, or those seen so far.
 """
-import torch
 
 
 class Scenario:

@@ -17,7 +17,6 @@ sigmoid output only), per pixel, and the KL term per pixel, as models/vae.py, wh
 log_likelihood, ...) this shares. The encoder's conv layers are a ConvLayers with the classifier's name, so
 pre-trained conv layers (models/pretrained.py) load into them as into the classifier's.
 """
-import torch
 from torch import nn
 
 from models.conv import NONLINEARITIES, ConvLayers

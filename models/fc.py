@@ -1,5 +1,4 @@
 """Fully connected layers, with optional per-context gating of the hidden units (used by XdG)."""
-import torch
 from torch import nn
 
 NONLINEARITIES = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU, "none": nn.Identity}

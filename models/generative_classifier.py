@@ -13,7 +13,6 @@ features computed once (models/features.py) through as they are.
 import torch
 from torch import nn
 
-from models.vae import VAE
 
 # importance samples x inputs x pixels decoded in one pass: on CPU small enough for the intermediate tensors to stay
 # in cache (1 MB each; 3-4x faster than 64 MB passes on split MNIST), on a GPU large enough to fill it
