@@ -2,10 +2,12 @@
 and compare_replay.py, split by concern:
     catalogue  the paper's methods, as ./main.py flags           plan     command line -> runs (Jobs)
     execute    running them: here, in a process pool, on Ray     summary  statistics and table files
-    plots      the pdf pages
+    plots      the pdf pages                                       cost     what runs cost before they run
+    preview    --plan                                              progress the sweep's progress bar
 """
 from sweep.catalogue import DROP_HELP, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, Method, applies  # noqa: F401
 from sweep.execute import DEFAULT_THREADS, execute, report_failures, run_all, run_one  # noqa: F401
+from sweep.preview import Planned  # noqa: F401
 from sweep.plan import (Job, Setup, budget_list, check_methods, check_owned, make_jobs, method_jobs, method_tokens, owned_tokens,  # noqa: F401
                         setup, try_parse)
 from sweep.plots import new_figure, pdf_pages, save_page  # noqa: F401

@@ -18,7 +18,8 @@ import time
 
 from cli.options import parse
 from cli.stamp import param_stamp
-from sweep import stored
+from sweep import preview, stored
+from sweep.progress import Progress
 from utils import io
 from utils.errors import Diverged, Interrupted, UsageError
 
@@ -71,6 +72,13 @@ class _Sweep:
         for job in jobs:
             self.by_path.setdefault(job.path, []).append(job)
         self.finished = 0
+        self.progress = None
+
+    def say(self, line):
+        if self.progress is None:
+            print(line, flush=True)
+        else:
+            self.progress.say(line)
 
     def settle(self, path, quiet=False):
         """Look at the stored result of `path`; fill its jobs if it is usable. Returns True if nothing is left to
@@ -84,11 +92,12 @@ class _Sweep:
         if state == "diverged":
             for j in group:
                 j.result, j.error = None, stored.diverged_message(found)
-            print(f"FAILED {_label(group[0])} (seed {group[0].seed}): {group[0].error}", flush=True)
+            self.say(f"FAILED {_label(group[0])} (seed {group[0].seed}): {group[0].error}")
+            if self.progress is not None:
+                self.progress.finished(path, failed=True)
             return True
         if state == "rerun" and not quiet:
-            print(f"note: rerunning {_label(group[0])} (seed {group[0].seed}): {path} is not usable: {found}",
-                  flush=True)
+            self.say(f"note: rerunning {_label(group[0])} (seed {group[0].seed}): {path} is not usable: {found}")
         return False
 
     def claim(self, path):
@@ -97,8 +106,8 @@ class _Sweep:
             return False
         self.claims[path] = c
         if c.stale:
-            print(f"note: taking over a stale claim on {_label(self.by_path[path][0])} "
-                  f"(left by process {c.stale.split()[0]}, which is gone)", flush=True)
+            self.say(f"note: taking over a stale claim on {_label(self.by_path[path][0])} "
+                     f"(left by process {c.stale.split()[0]}, which is gone)")
         return True
 
     def release(self, path):
@@ -116,7 +125,8 @@ class _Sweep:
             if "error" in outcome:
                 for j in group:
                     j.error = outcome["error"]
-                print(f"FAILED {_label(job)} (seed {job.seed}): {outcome['error']}", flush=True)
+                self.say(f"FAILED {_label(job)} (seed {job.seed}): {outcome['error']}")
+                self.progress.finished(job.path, failed=True)
                 return
             result = outcome["result"]
             if not os.path.exists(job.path):  # a run on another machine: keep its result here too
@@ -124,23 +134,29 @@ class _Sweep:
             for j in group:
                 j.result = result
             self.finished += 1
-            print(f" done {_label(job)} (seed {job.seed}): {100 * result['average_accuracy']:.2f}% "
-                  f"[{result['seconds']['total']:.1f} s]", flush=True)
+            self.say(f" done {_label(job)} (seed {job.seed}): {100 * result['average_accuracy']:.2f}% "
+                     f"[{result['seconds']['total']:.1f} s]")
+            self.progress.finished(job.path, result["seconds"]["total"])
         finally:
             self.release(job.path)
 
 
-def execute(jobs, workers=None, ray_address=None, expect=None):
+def execute(jobs, workers=None, ray_address=None, expect=None, costs=None):
     """Run the jobs without a usable stored result; fill job.result or job.error for every job. Returns #failed.
-    expect: how this sweep makes its runs ({'threads', 'device', 'torch'}); stored results made otherwise rerun."""
+    expect: how this sweep makes its runs ({'threads', 'device', 'torch'}); stored results made otherwise rerun.
+    costs: {path: estimated seconds}; the most expensive runs are dispatched first (ties in the jobs' order), so
+    that the tail of the sweep keeps every worker busy. A run's numbers do not depend on when it runs."""
     s = _Sweep(jobs, expect)
+    costs = costs or {}
     todo = [path for path in s.by_path if not s.settle(path)]
+    todo.sort(key=lambda p: -costs.get(p, 0.0))  # stable
     workers = min(workers or _cores(), max(len(todo), 1))
     where = (f"on Ray at {ray_address}" if ray_address else
              "in this process" if workers == 1 else f"in {workers} worker processes")
     print(f"{len(s.by_path)} runs: {len(s.by_path) - len(todo)} already done, {len(todo)} to run {where}",
           flush=True)
     announced = False
+    s.progress = Progress({p: costs.get(p, 0.0) for p in todo}, workers)
     try:
         waiting = todo
         while waiting:
@@ -150,6 +166,7 @@ def execute(jobs, workers=None, ray_address=None, expect=None):
                     others.append(path)
                 elif s.settle(path, quiet=True):  # another sweep finished it meanwhile
                     s.release(path)
+                    s.progress.finished(path, failed=s.by_path[path][0].result is None)
                 else:
                     mine.append(s.by_path[path][0])
             if mine:
@@ -168,8 +185,8 @@ def execute(jobs, workers=None, ray_address=None, expect=None):
                     _execute_pool(mine, workers, s)
             if others and not announced:
                 holder = stored.Claim(others[0]).holder().split()
-                print(f"note: waiting for {len(others)} run(s) that another sweep is computing"
-                      + (f" (process {holder[0]})" if holder else ""), flush=True)
+                s.say(f"note: waiting for {len(others)} run(s) that another sweep is computing"
+                      + (f" (process {holder[0]})" if holder else ""))
                 announced = True
             while others and all(_held(p) for p in others):
                 time.sleep(POLL)
@@ -178,6 +195,7 @@ def execute(jobs, workers=None, ray_address=None, expect=None):
         raise Interrupted(f"{s.finished} finished in this sweep, every finished result is on disk") from None
     finally:
         s.release_all()
+        s.progress.close()
     return sum(1 for group in s.by_path.values() if group[0].result is None)
 
 
@@ -314,12 +332,17 @@ def _execute_ray(todo, address, s):
         "working_dir": ROOT, "excludes": ["store/", ".git", "*.pt", "__pycache__/"], "env_vars": env})
     pending = []
     try:
-        remote = ray.remote(run_one)
-        started = {}
-        for job in todo:
+        # a run asks for as many CPUs as it uses torch threads; a run lost with its node (or its worker process)
+        # is retried elsewhere: its result file is named by its stamp and written atomically, so a retry writes
+        # the same file once
+        remote = ray.remote(max_retries=3)(run_one)
+        started, cpus = {}, set()
+        for job in todo:  # in the order given: the longest first
             args = parse(job.argv, prog="main_task_free" if job.task_free else "main", task_free=job.task_free)
+            cpus.add(args.threads or DEFAULT_THREADS)
             started[remote.options(num_cpus=args.threads or DEFAULT_THREADS).remote(_quiet(job.argv),
                                                                                      job.task_free)] = job
+        s.progress.parallel = max(1, int(ray.cluster_resources().get("CPU", 1)) // max(cpus))
         pending = list(started)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
@@ -339,8 +362,14 @@ def _execute_ray(todo, address, s):
 
 
 def run_all(s, jobs):
-    """Execute the jobs with the setup's --workers / --ray-address; returns the number of failed runs."""
-    return execute(jobs, s.sweep.workers, s.sweep.ray_address, s.expect)
+    """Execute the jobs with the setup's --workers / --ray-address, the longest first; returns the number of failed
+    runs. With --plan: print the plan and stop (preview.Planned)."""
+    survey = preview.survey(jobs, s.expect, s.sweep.workers or _cores())
+    if s.sweep.plan:
+        preview.print_plan(s.title, survey)
+        raise preview.Planned(survey)
+    costs = {job.path: estimate.seconds for job, _, estimate in survey.runs}
+    return execute(jobs, s.sweep.workers, s.sweep.ray_address, s.expect, costs)
 
 
 def report_failures(failed):

@@ -32,6 +32,8 @@ def sweep_parser(prog, description, drops, owned=()):
                         "same number of threads give bit-identical results; other numbers differ by float "
                         "rounding, so stored results made with another number are rerun")
     g.add_argument("--ray-address", metavar="ADDRESS", help="run on an existing Ray cluster (e.g. 10.0.0.1:6379)")
+    g.add_argument("--plan", action="store_true",
+                   help="list the runs, which are already done and how long the rest will take; run nothing")
     g.add_argument("--methods", metavar="NAMES", type=lambda v: [n.strip() for n in v.split(",") if n.strip()],
                    help="comma-separated method names to run (default: every method of the list)")
     for drop in drops:
@@ -148,6 +150,8 @@ class Job:
     path: str
     tokens: list = field(default_factory=list)   # the method's own flags
     task_free: bool = False                      # a ./main_task_free.py run
+    protocol: tuple = ()                         # what decides its cost besides the method (sweep.cost)
+    iterations: int = 0                          # training iterations in all
     result: dict = field(default=None, repr=False)
     error: str = None
 
@@ -162,8 +166,17 @@ def make_jobs(key, tokens, shared, seeds, results_dir, label=None, task_free=Fal
             print(f"note: leaving out {label or key[0]} ({' '.join(tokens)}): {reason}")
             return None
         stamp = param_stamp(args)
-        jobs.append(Job(key, seed, argv, stamp, os.path.join(results_dir, f"{stamp}.json"), tokens, task_free))
+        jobs.append(Job(key, seed, argv, stamp, os.path.join(results_dir, f"{stamp}.json"), tokens, task_free,
+                        *cost_of(args, task_free)))
     return jobs
+
+
+def cost_of(args, task_free):
+    """(protocol, training iterations) of a run: the runs of one method with equal protocols cost the same."""
+    protocol = (task_free, args.experiment, args.scenario, args.contexts, args.iters, args.batch, args.threads,
+                getattr(args, "stream", None))
+    one_phase = getattr(args, "joint", False) and not task_free  # Joint: --iters once, over all contexts' data
+    return protocol, args.iters * (1 if one_phase else args.contexts)
 
 
 def method_jobs(s, method, key=None, extra_tokens=(), **fmt):
@@ -196,6 +209,7 @@ class Setup:
     seeds: list
     expect: dict = None           # how its runs are made: stored results made otherwise are rerun
     task_free: bool = False       # runs of ./main_task_free.py
+    title: str = ""               # the command line, for --plan
 
 
 def check_methods(sweep_args, methods, scenario):
@@ -234,4 +248,5 @@ def setup(argv, prog, description, drops, owned=(), add_args=None, task_free=Fal
     import torch
     from utils.runtime import choose_device
     expect = {"threads": threads, "device": choose_device(args.cuda).type, "torch": torch.__version__}
-    return Setup(sweep_args, shared, args, seeds, expect, task_free)
+    title = " ".join([f"./{prog}.py", *(shlex.quote(a) for a in argv)])
+    return Setup(sweep_args, shared, args, seeds, expect, task_free, title)

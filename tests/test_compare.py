@@ -3,12 +3,8 @@ import csv
 import json
 import math
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -192,49 +188,6 @@ def test_grid_and_budget_sweeps(serial, data_dir, capsys):
     rows, stem = summary(base, "summaryExactRep")
     assert [(r["method"], r["budget"]) for r in rows] == [("None", ""), ("Joint", ""), ("Wide", 20), ("Wide", 30)]
     assert len(pypdf.PdfReader(str(base / "plots" / (stem.name + ".pdf"))).pages) == 1
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_ray_gives_the_same_numbers(serial, data_dir, tmp_path):
-    pytest.importorskip("ray")
-    port = _free_port()
-    temp = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must stay under ~100 characters
-    head = subprocess.Popen(["ray", "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-                             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
-                             f"--temp-dir={temp}", "--block"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert head.poll() is None and time.time() < deadline, "the Ray head did not start"
-                time.sleep(0.5)
-        r = run_script("compare.py", *options(data_dir, tmp_path), f"--ray-address=127.0.0.1:{port}")
-        assert r.returncode == 0, r.stderr[-2000:]
-        assert "on Ray at" in r.stdout
-        _same_runs(serial, tmp_path, seeds=(0,))
-    finally:
-        try:
-            os.killpg(head.pid, signal.SIGTERM)  # the head and every process it started (its own session)
-            head.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(head.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        head.wait()
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_ray_missing_is_one_clear_line(monkeypatch, tmp_path):

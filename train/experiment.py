@@ -28,7 +28,7 @@ from train.learner import Learner
 from train.loop import train
 from utils import io
 from utils.errors import DataError, Diverged, OutputError, UsageError
-from utils.runtime import choose_device, data_dir, set_seed
+from utils.runtime import choose_device, data_dir, node, set_seed
 
 
 def build_learner(args, experiment, device):
@@ -133,7 +133,7 @@ def _run(args, stamp):
     monitor = watch(args, learner, experiment, stamp) if args.train else None
     matrix, eval_seconds = [], [0.0]
     result = {"stamp": stamp, "record": "training" if args.train else "test", "status": "finished",
-              "options": vars(args), "device": str(device), "threads": torch.get_num_threads(),
+              "options": vars(args), "device": str(device), "threads": torch.get_num_threads(), "node": node(),
               "versions": {"python": platform.python_version(), "torch": torch.__version__,
                            "numpy": np.__version__}}
     path = results_path(args, stamp)
