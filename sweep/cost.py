@@ -3,9 +3,9 @@ the progress bar's ETA.
 
 A run's estimate is, where there is one, the mean recorded seconds of the finished runs of the same method and
 protocol among the sweep's runs ("recorded"); otherwise the cost model ("model"): training iterations x seconds per
-iteration of a None run on the experiment x the method's cost factor. Evaluation and data loading are not in the
-model (seconds next to the training of a default-protocol run, except for the Generative Classifier's evaluation
-with a large --eval-s). The figures were measured with bench/method_costs.py on this project's 2-core CPU machine,
+iteration of a None run on the experiment x the method's cost factor, plus, for the Generative Classifier, its
+evaluation (one importance-sampled likelihood per class, test sample and --eval-s sample after each context: it
+does not shrink with --iters). Data loading and the other methods' evaluation are left out (seconds). The figures were measured with bench/method_costs.py on this project's 2-core CPU machine,
 one torch thread per run (as the sweeps run them), on 2026-12-02; on other machines the seconds differ but the
 ratios, which decide the order, hold much better, and recorded seconds replace the model as runs finish.
 """
@@ -22,6 +22,9 @@ FACTORS = {
               "FROMP": 1.0, "DGR": 1.0, "BI-R": 1.0, "ER": 1.0, "A-GEM": 1.0, "iCaRL": 1.0,
               "Generative Classifier": 1.0},
 }
+# the Generative Classifier's evaluation after one context with --eval-s=50 and 10 classes (it grows with both)
+GEN_CLASSIFIER_EVAL = {"MNIST": 22.0, "CIFAR": 22.0}
+CLASSES = {"CIFAR100": 100}
 PRETRAIN_SECONDS_PER_ITER = 0.55  # ./main_pretrain.py on CIFAR-10: batch 256, augmented, one thread
 
 
@@ -35,11 +38,15 @@ def family(experiment):
     return "CIFAR" if experiment.startswith("CIFAR") else "MNIST"
 
 
-def model_seconds(method, experiment, iterations):
-    """The cost model's seconds for `iterations` training iterations of `method` (a name of sweep.catalogue; an
-    unknown method costs what None does)."""
+def model_seconds(method, experiment, iterations, contexts=1, eval_s=50):
+    """The cost model's seconds for a run of `method` (a name of sweep.catalogue; an unknown method costs what None
+    does) with `iterations` training iterations in all and an evaluation after each of `contexts` contexts."""
     factor = FACTORS[family(experiment)].get(method, 1.0)
-    return iterations * SECONDS_PER_ITER.get(experiment, SECONDS_PER_ITER["CIFAR100"]) * factor
+    seconds = iterations * SECONDS_PER_ITER.get(experiment, SECONDS_PER_ITER["CIFAR100"]) * factor
+    if method == "Generative Classifier":
+        seconds += (contexts * GEN_CLASSIFIER_EVAL[family(experiment)] * (eval_s or 50) / 50
+                    * CLASSES.get(experiment, 10) / 10)
+    return seconds
 
 
 def estimates(jobs, recorded):
@@ -54,7 +61,8 @@ def estimates(jobs, recorded):
         if found:
             out[job.path] = Estimate(sum(found) / len(found), "recorded")
         else:
-            out[job.path] = Estimate(model_seconds(job.key[0], job.protocol[1], job.iterations), "model")
+            _, experiment, _, contexts, *_, eval_s = job.protocol
+            out[job.path] = Estimate(model_seconds(job.key[0], experiment, job.iterations, contexts, eval_s), "model")
     return out
 
 

@@ -52,12 +52,8 @@ def _cores():
         return os.cpu_count() or 1
 
 
-def _fmt(k):
-    return f"{k:g}" if isinstance(k, float) else str(k)
-
-
 def _label(job):
-    return " ".join(_fmt(k) for k in job.key)
+    return preview.label(job.key)
 
 
 def _quiet(argv):

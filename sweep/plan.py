@@ -174,7 +174,7 @@ def make_jobs(key, tokens, shared, seeds, results_dir, label=None, task_free=Fal
 def cost_of(args, task_free):
     """(protocol, training iterations) of a run: the runs of one method with equal protocols cost the same."""
     protocol = (task_free, args.experiment, args.scenario, args.contexts, args.iters, args.batch, args.threads,
-                getattr(args, "stream", None))
+                getattr(args, "stream", None), getattr(args, "eval_s", None))  # (eval_s last: sweep.cost reads it)
     one_phase = getattr(args, "joint", False) and not task_free  # Joint: --iters once, over all contexts' data
     return protocol, args.iters * (1 if one_phase else args.contexts)
 

@@ -59,8 +59,9 @@ def _seeds(seeds):
     return ", ".join(map(str, seeds))
 
 
-def _fmt(k):
-    return f"{k:g}" if isinstance(k, float) else str(k)
+def label(key):
+    """A run's key as the sweeps print it: 'EWC 100000'."""
+    return " ".join(f"{k:g}" if isinstance(k, float) else str(k) for k in key)
 
 
 def print_plan(title, s, out=sys.stdout):
@@ -73,8 +74,7 @@ def print_plan(title, s, out=sys.stdout):
     for key, runs in groups.items():
         done = [j.seed for j, state, _ in runs if state != "to run"]
         left = [e for _, state, e in runs if state == "to run"]
-        label = " ".join(_fmt(k) for k in key if k is not None)
-        line = f"  {label:32s} seeds {_seeds([j.seed for j, _, _ in runs]):10s} done {len(done)}/{len(runs)}"
+        line = f"  {label(k for k in key if k is not None):32s} seeds {_seeds([j.seed for j, _, _ in runs]):10s} done {len(done)}/{len(runs)}"
         if 0 < len(done) < len(runs):
             line += f" ({_seeds(done)})"
         if left:

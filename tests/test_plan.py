@@ -59,6 +59,8 @@ def test_estimates_recorded_then_model(data_dir, tmp_path):
     assert est[joint[0].path].seconds == pytest.approx(40 * cost.SECONDS_PER_ITER["splitMNIST"]
                                                        * cost.FACTORS["MNIST"]["Joint"])
     assert cost.model_seconds("DGR", "splitMNIST", 100) > cost.model_seconds("None", "splitMNIST", 100)
+    genc = cost.model_seconds("Generative Classifier", "CIFAR100", 0, contexts=10, eval_s=10000)
+    assert genc == pytest.approx(10 * cost.GEN_CLASSIFIER_EVAL["CIFAR"] * 200 * 10)  # eval: x eval-s x classes
     assert cost.makespan([2, 3, 4, 3], 2) == 6 and cost.makespan([5, 1], 4) == 5  # longest first: 4+2, 3+3
     assert cost.duration(42) == "42 s" and cost.duration(600) == "10 min" and cost.duration(7200) == "2.0 h"
 
