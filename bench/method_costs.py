@@ -10,7 +10,6 @@ CIFAR10 runs with frozen conv layers (--freeze-convE, randomly initialised: thei
 """
 import argparse
 import os
-import shlex
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,15 +31,15 @@ def main():
         if chosen and method.name not in chosen:
             continue
         scenario = "class" if "class" in method.scenarios else "task"
-        flags = method.flags.replace("{iters_all}", str(a.iters * (10 if a.experiment == "permMNIST" else 5)))
-        argv = [f"--experiment={a.experiment}", f"--scenario={scenario}", f"--iters={a.iters}", "--threads=1",
-                "--no-save", "--quiet", f"--results-dir={a.results_dir}", *extra, *shlex.split(flags)]
+        shared = [f"--experiment={a.experiment}", f"--scenario={scenario}", f"--iters={a.iters}", "--threads=1",
+                  "--no-save", "--quiet", f"--results-dir={a.results_dir}", *extra]
+        argv = shared + sweep.method_tokens(method, sweep.try_parse(shared)[0])
         out = sweep.run_one(argv)
         if "error" in out:
             print(f"{method.name:22s} failed: {out['error']}")
             continue
         r = out["result"]
-        iterations = a.iters * r["options"]["contexts"]  # (Joint: one phase of that many)
+        iterations = sweep.cost_of(sweep.try_parse(argv)[0], False)[1]  # the iterations the cost model counts
         per_iter = r["seconds"]["train"] / iterations
         if base is None:
             base = per_iter

@@ -8,8 +8,8 @@ and compare_replay.py, split by concern:
 from sweep.catalogue import DROP_HELP, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, Method, applies  # noqa: F401
 from sweep.execute import DEFAULT_THREADS, execute, report_failures, run_all, run_one  # noqa: F401
 from sweep.preview import Planned  # noqa: F401
-from sweep.plan import (Job, Setup, budget_list, check_methods, check_owned, make_jobs, method_jobs, method_tokens, owned_tokens,  # noqa: F401
-                        setup, try_parse)
+from sweep.plan import (Job, Setup, budget_list, check_methods, check_owned, cost_of, make_jobs,  # noqa: F401
+                        method_jobs, method_tokens, owned_tokens, setup, try_parse)
 from sweep.plots import new_figure, pdf_pages, save_page  # noqa: F401
 from sweep.summary import accuracies, mean_sem, so_far_curve, summary_name, title_of, write_table  # noqa: F401
 from utils.errors import UsageError  # noqa: F401

@@ -5,14 +5,17 @@ A run's estimate is, where there is one, the mean recorded seconds of the finish
 protocol among the sweep's runs ("recorded"); otherwise the cost model ("model"): training iterations x seconds per
 iteration of a None run on the experiment x the method's cost factor, plus, for the Generative Classifier, its
 evaluation (one importance-sampled likelihood per class, test sample and --eval-s sample after each context: it
-does not shrink with --iters). Data loading and the other methods' evaluation are left out (seconds). The figures were measured with bench/method_costs.py on this project's 2-core CPU machine,
-one torch thread per run (as the sweeps run them), on 2026-12-02; on other machines the seconds differ but the
+does not shrink with --iters). Data loading and the other methods' evaluation are left out (seconds).
+The measured figures (each comment says which are measured and which scaled) come from bench/method_costs.py on
+this project's 2-core CPU machine, one torch thread per run (as the sweeps run them), on 2026-12-02; on other machines the seconds differ but the
 ratios, which decide the order, hold much better, and recorded seconds replace the model as runs finish.
 """
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # seconds per training iteration of a None run (one torch thread, the paper's network and batch). splitMNIST is
-# measured (86 s for 10,000 iterations, two runs on the two cores); permMNIST (1000 units) and CIFAR (2x2000 fc on
+# measured (a default-protocol None run of ./main_task_free.py: 86 s in all for 10,000 iterations, two runs on the
+# two cores); permMNIST (1000 units) and CIFAR (2x2000 fc on
 # cached conv features) are scaled from it by the arithmetic of a step, not measured
 SECONDS_PER_ITER = {"splitMNIST": 0.0086, "permMNIST": 0.030, "CIFAR10": 0.12, "CIFAR100": 0.12}
 # a method's training seconds per iteration relative to None (bench/method_costs.py), by experiment family
@@ -28,6 +31,19 @@ FACTORS = {
 GEN_CLASSIFIER_EVAL = {"MNIST": 22.0, "CIFAR": 22.0}
 CLASSES = {"CIFAR100": 100}
 PRETRAIN_SECONDS_PER_ITER = 0.55  # ./main_pretrain.py on CIFAR-10: batch 256, augmented, one thread
+
+
+class Protocol(NamedTuple):
+    """What decides a run's cost besides its method: runs of one method with equal protocols cost the same."""
+    task_free: bool
+    experiment: str
+    scenario: str
+    contexts: int
+    iters: int
+    batch: int
+    threads: int
+    stream: str = None
+    eval_s: int = None
 
 
 @dataclass(frozen=True)
@@ -63,8 +79,9 @@ def estimates(jobs, recorded):
         if found:
             out[job.path] = Estimate(sum(found) / len(found), "recorded")
         else:
-            _, experiment, _, contexts, *_, eval_s = job.protocol
-            out[job.path] = Estimate(model_seconds(job.key[0], experiment, job.iterations, contexts, eval_s), "model")
+            p = job.protocol
+            out[job.path] = Estimate(model_seconds(job.key[0], p.experiment, job.iterations, p.contexts, p.eval_s),
+                                     "model")
     return out
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from cli.options import build_parser, parse
 from cli.stamp import param_stamp
 from sweep.catalogue import DROP_HELP
+from sweep.cost import Protocol
 from sweep.execute import DEFAULT_THREADS
 from utils import argtypes as t, io
 from utils.errors import UsageError
@@ -150,7 +151,7 @@ class Job:
     path: str
     tokens: list = field(default_factory=list)   # the method's own flags
     task_free: bool = False                      # a ./main_task_free.py run
-    protocol: tuple = ()                         # what decides its cost besides the method (sweep.cost)
+    protocol: Protocol = None                    # what decides its cost besides the method
     iterations: int = 0                          # training iterations in all
     result: dict = field(default=None, repr=False)
     error: str = None
@@ -172,9 +173,9 @@ def make_jobs(key, tokens, shared, seeds, results_dir, label=None, task_free=Fal
 
 
 def cost_of(args, task_free):
-    """(protocol, training iterations) of a run: the runs of one method with equal protocols cost the same."""
-    protocol = (task_free, args.experiment, args.scenario, args.contexts, args.iters, args.batch, args.threads,
-                getattr(args, "stream", None), getattr(args, "eval_s", None))  # (eval_s last: sweep.cost reads it)
+    """(sweep.cost.Protocol, training iterations) of a run."""
+    protocol = Protocol(task_free, args.experiment, args.scenario, args.contexts, args.iters, args.batch, args.threads,
+                        getattr(args, "stream", None), getattr(args, "eval_s", None))
     one_phase = getattr(args, "joint", False) and not task_free  # Joint: --iters once, over all contexts' data
     return protocol, args.iters * (1 if one_phase else args.contexts)
 

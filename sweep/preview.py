@@ -74,7 +74,8 @@ def print_plan(title, s, out=sys.stdout):
     for key, runs in groups.items():
         done = [j.seed for j, state, _ in runs if state != "to run"]
         left = [e for _, state, e in runs if state == "to run"]
-        line = f"  {label(k for k in key if k is not None):32s} seeds {_seeds([j.seed for j, _, _ in runs]):10s} done {len(done)}/{len(runs)}"
+        seeds = _seeds([j.seed for j, _, _ in runs])
+        line = f"  {label(k for k in key if k is not None):32s} seeds {seeds:10s} done {len(done)}/{len(runs)}"
         if 0 < len(done) < len(runs):
             line += f" ({_seeds(done)})"
         if left:

@@ -29,7 +29,6 @@ def test_plan_counts_done_and_to_do_and_runs_nothing(data_dir, tmp_path):
     assert r.returncode == 0, r.stderr
     finished = {p.name: p.stat().st_mtime_ns for p in results(tmp_path)}
     assert len(finished) == 2
-    recorded = {json.loads(p.read_text())["seconds"]["total"] for p in results(tmp_path)}
 
     r = run_script("compare.py", *options(data_dir, tmp_path), "--n-seeds", "3", "--plan")
     assert r.returncode == 0, r.stderr
@@ -41,7 +40,6 @@ def test_plan_counts_done_and_to_do_and_runs_nothing(data_dir, tmp_path):
     assert "(4 estimated from recorded runs of the same method and protocol, 0 from the cost model" in out
     assert {p.name: p.stat().st_mtime_ns for p in results(tmp_path)} == finished  # nothing ran, nothing moved
     assert not list((tmp_path / "results").glob("*.lock"))
-    assert recorded  # (the estimate of a seed to run is the mean of these)
 
     r = run_script("compare.py", *options(data_dir, tmp_path, "--iters", "30"), "--plan")  # another protocol
     assert r.returncode == 0 and "0 done, 2 to run" in r.stdout and "(model)" in r.stdout
