@@ -5,15 +5,17 @@ method exists yet). One short run per method (--iters per context, the default n
 (task-IL for the methods that exist only there), one torch thread as the sweeps run them; the seconds are the
 training loop's (data loading and evaluation excluded).
 
-Usage: CL_DATA_DIR=... python3 bench/method_costs.py [--experiment splitMNIST|permMNIST|CIFAR10|CIFAR100] [--iters N]
+Usage: CL_DATA_DIR=... python3 bench/method_costs.py [--experiment splitMNIST|permMNIST|CIFAR10|CIFAR100]
+       [--iters N]
 CIFAR runs with frozen conv layers (--freeze-convE, randomly initialised: their values do not change the cost), so
 every method but DGR trains on the features computed once. CIFAR-100 is not on this machine: synthetic data of its
 format and size (tests/synthetic.py) give the same arithmetic.
 
 Each line also extrapolates the whole default protocol (e.g. CIFAR-100: 5000 iterations x 10 contexts): the
-measured seconds per iteration x its iterations, plus the measured rest of the run (data loading, features computed once, the evaluation after each
-context: none of it depends on --iters). The Generative Classifier's evaluation grows linearly with
---eval-s (one decoder pass per importance sample), so its line also gives it at the paper's CIFAR-100 --eval-s=10000.
+measured seconds per iteration x its iterations, plus the measured rest of the run (data loading, features
+computed once, the evaluation after each context: none of it depends on --iters). The Generative Classifier's
+evaluation grows linearly with --eval-s (one decoder pass per importance sample), so its line also gives it at the
+paper's CIFAR-100 --eval-s=10000.
 """
 import argparse
 import os
