@@ -49,7 +49,8 @@ def main():
             print(f"{method.name:22s} failed: {out['error']}")
             continue
         r = out["result"]
-        iterations = sweep.cost_of(sweep.try_parse(argv)[0], False)[1]  # the iterations the cost model counts
+        parsed = sweep.try_parse(argv)[0]
+        iterations = sweep.cost_of(parsed, False)[1]  # the iterations the cost model counts
         per_iter = r["seconds"]["train"] / iterations
         if base is None:
             base = per_iter
@@ -60,8 +61,7 @@ def main():
                 f"(eval {r['seconds']['eval']:.1f} s, {scenario}-IL)  full protocol ({full} iterations): "
                 f"{(per_iter * full + rest) / 3600:.1f} h")
         if method.name == "Generative Classifier":
-            eval_s = sweep.try_parse(argv)[0].eval_s
-            paper = per_iter * full + rest + r["seconds"]["eval"] * (10000 / eval_s - 1)
+            paper = per_iter * full + rest + r["seconds"]["eval"] * (10000 / parsed.eval_s - 1)
             line += f"; at --eval-s=10000: {paper / 3600:.1f} h"
         print(line, flush=True)
 

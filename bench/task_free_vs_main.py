@@ -43,12 +43,13 @@ def main(argv=None):
             "main_task_free.py None (fuzzy)": (common + ["--fuzziness", str(min(500, a.iters // 2))], True)}
     best = {name: {"train": float("inf")} for name in runs}
     for r in range(a.repeats):
+        this = {}
         for name, (argv_, task_free) in runs.items():
             args = parse(argv_, prog="main_task_free" if task_free else "main", task_free=task_free)
-            seconds = run(args, param_stamp(args) + f"-bench{r}")["seconds"]
-            if seconds["train"] < best[name]["train"]:
-                best[name] = seconds
-        print(f"repeat {r + 1}: " + ", ".join(f"{n} {s['train']:.2f} s" for n, s in best.items()), flush=True)
+            this[name] = run(args, param_stamp(args) + f"-bench{r}")["seconds"]
+            if this[name]["train"] < best[name]["train"]:
+                best[name] = this[name]
+        print(f"repeat {r + 1}: " + ", ".join(f"{n} {s['train']:.2f} s" for n, s in this.items()), flush=True)
     print(f"{what}, {a.iters} iterations x 5 contexts, batch 128")
     base = best["main.py None (academic)"]["train"]
     for name, s in best.items():
