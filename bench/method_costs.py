@@ -72,9 +72,10 @@ def main():
         if any("error" in m for m in measured):
             print(f"{method.name:22s} failed: {next(m['error'] for m in measured if 'error' in m)}")
             continue
-        (t1, n1, r, parsed), *second = [(m["train"], m["iterations"], m["result"], m["args"]) for m in measured]
+        r, parsed = measured[0]["result"], measured[0]["args"]
+        (n1, t1), *second = [(m["iterations"], m["train"]) for m in measured]
         if second:  # per-context work (Fisher, herding, memorable points...) is the intercept, not per iteration
-            t2, n2 = second[0][:2]
+            n2, t2 = second[0]
             per_iter = (t2 - t1) / (n2 - n1)
             fixed = t1 - per_iter * n1
         else:
@@ -101,6 +102,7 @@ def measure(argv):
     parsed = sweep.try_parse(argv)[0]
     return {"train": out["result"]["seconds"]["train"], "iterations": sweep.cost_of(parsed, False)[1],
             "result": out["result"], "args": parsed}
+
 
 if __name__ == "__main__":
     main()
