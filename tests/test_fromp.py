@@ -111,11 +111,12 @@ def test_regulariser_zero_after_context_and_grows_with_change(learner_and_data, 
         reg = fromp.regulariser()
         reg.backward()
         grad = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
-        return reg.item(), grad.norm().item()
+        return reg.detach(), grad.norm().item()
 
     # at the stored parameters the outputs equal f_old: zero up to float rounding (the stored outputs came from
     # passes of another batch shape, and BLAS may round those differently), far below any real change's value
     reg0, grad0 = value_and_gradient()
+    reg0 = reg0.item()
     values = []
     grads = []
     for scale in (0.05, 0.1):
@@ -124,8 +125,8 @@ def test_regulariser_zero_after_context_and_grows_with_change(learner_and_data, 
             torch.manual_seed(3)
             for p in model.parameters():
                 p.add_(scale * torch.randn_like(p))
-        grads.append(value_and_gradient()[1])
-        reg = fromp.regulariser()
+        reg, grad = value_and_gradient()
+        grads.append(grad)
         # hand computation: 0.5 tau sum_t sum_k d_k^T K_k^-1 d_k on all memorable points
         expected = 0.0
         for t, x, units, old, kinv in fromp.past:
