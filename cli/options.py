@@ -258,6 +258,7 @@ def parse(argv=None, prog="main", components=None, steps=None, task_free=False):
     components = methods.COMPONENTS if components is None else components
     parser = build_parser(prog, task_free=task_free)
     args = parser.parse_args(argv)
+    args.task_free = task_free  # the mode: ./main_task_free.py's stream, or the academic setting's contexts
     check_finite(parser, args)
     if steps is not None:
         steps["parsed"] = dict(vars(args))

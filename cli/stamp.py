@@ -1,6 +1,6 @@
 """The parameter stamp: a name for a run made from every option that changes its result."""
 from methods import enabled_components
-from methods.component import is_task_free, num
+from methods.component import num
 
 
 def problem_stamp(args):
@@ -51,6 +51,6 @@ def stream_stamp(args):
 
 def param_stamp(args):
     methods = [c.stamp(args) for c in enabled_components(args)]
-    parts = [problem_stamp(args)] + ([stream_stamp(args)] if is_task_free(args) else [])
+    parts = [problem_stamp(args)] + ([stream_stamp(args)] if args.task_free else [])
     parts += [model_stamp(args), train_stamp(args)] + [m for m in methods if m]
     return "--".join(parts) + f"-s{args.seed}"

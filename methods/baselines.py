@@ -1,6 +1,6 @@
 """Baselines: joint training (upper target) and cumulative training (all data so far at each context)."""
 from data.tensorset import TensorSet
-from methods.component import Component, is_task_free
+from methods.component import Component
 from utils.errors import UsageError
 
 
@@ -11,7 +11,7 @@ class Joint(Component):
 
     @staticmethod
     def expand(args):
-        if args.joint and is_task_free(args):
+        if args.joint and args.task_free:
             if args.stream not in (None, "random"):
                 raise UsageError(f"--joint is the random stream; it cannot be combined with --stream={args.stream}")
             args.stream = "random"
@@ -25,7 +25,7 @@ class Joint(Component):
 
     @staticmethod
     def enabled(args):
-        return args.joint and not is_task_free(args)
+        return args.joint and not args.task_free
 
     @staticmethod
     def describe(args):

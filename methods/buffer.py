@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from data.tensorset import TensorSet
-from methods.component import Component, is_task_free
+from methods.component import Component
 from utils.errors import UsageError
 from utils.nn import eval_mode
 
@@ -107,13 +107,13 @@ class MemoryBuffer(Component):
     @staticmethod
     def set_defaults(args):
         if args.budget is None:
-            args.budget = STREAM_BUDGET if is_task_free(args) else 10 if args.experiment == "permMNIST" else 100
+            args.budget = STREAM_BUDGET if args.task_free else 10 if args.experiment == "permMNIST" else 100
         if args.sample_selection is None:  # (--icarl and --fromp choose theirs when they expand)
             args.sample_selection = "random"
 
     @staticmethod
     def enabled(args):
-        if is_task_free(args):  # (methods/reservoir.py's buffer)
+        if args.task_free:  # (methods/reservoir.py's buffer)
             return False
         return getattr(args, "replay", "none") == "buffer" or args.add_buffer or getattr(args, "prototypes", False)
 
@@ -128,7 +128,7 @@ class MemoryBuffer(Component):
     def validate(args):
         if args.budget < 1:
             raise UsageError("--budget must be at least 1")
-        if is_task_free(args):
+        if args.task_free:
             for flag, on in (("--use-full-capacity", args.use_full_capacity), ("--add-buffer", args.add_buffer),
                              (f"--sample-selection={args.sample_selection}", args.sample_selection != "random")):
                 if on:

@@ -43,11 +43,6 @@ STREAM_METHODS = ("None (no method flag), --joint (a random stream), --separate-
                   "--replay=buffer (ER), --agem, --icarl (modified iCaRL), --gen-classifier")
 
 
-def is_task_free(args):
-    """Whether these are the options of a task-free run (./main_task_free.py's parser defines --stream)."""
-    return hasattr(args, "stream")
-
-
 def num(x):
     """A number as the parameter stamp writes it (as the paper's code: '%g')."""
     return f"{x:g}"

@@ -41,7 +41,7 @@ import torch
 
 from data.experiments import classes_per_context
 from data.tensorset import ClassBalancedSampler
-from methods.component import Component, is_task_free
+from methods.component import Component
 from models.classifier import build_conv
 from models.conv import output_units
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
@@ -62,7 +62,7 @@ class GenerativeClassifier(Component):
     @classmethod
     def claims(cls, args):
         hooks = super().claims(args)
-        return hooks - {"batch_sampler"} if is_task_free(args) else hooks  # a stream's batches are the stream's
+        return hooks - {"batch_sampler"} if args.task_free else hooks  # a stream's batches are the stream's
 
     @staticmethod
     def add_args(parser):
@@ -91,7 +91,7 @@ class GenerativeClassifier(Component):
         args.z_dim_gc = (5 if mnist else 20) if args.z_dim_gc is None else args.z_dim_gc
         if args.gen_classifier:  # the VAEs are the network: the shared fc flags (and the stamp) describe them
             args.fc_units, args.fc_layers = args.fc_units_gc, args.fc_lay_gc
-        if args.gen_classifier and not is_task_free(args):
+        if args.gen_classifier and not args.task_free:
             per_context = args.iters // classes_per_context(args.experiment, args.contexts)
             for flag in ("loss_log", "acc_log", "sample_log"):  # "once per context" stays once per context
                 if getattr(args, flag) == args.iters and per_context > 0:
@@ -116,7 +116,7 @@ class GenerativeClassifier(Component):
             if getattr(args, flag) < 1:
                 raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
         cpc = classes_per_context(args.experiment, args.contexts)
-        if args.iters < cpc and not is_task_free(args):
+        if args.iters < cpc and not args.task_free:
             raise UsageError(f"--iters={args.iters}: the Generative Classifier trains each class's VAE for "
                              f"--iters / {cpc} (classes per context) iterations; give at least {cpc}")
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from methods.buffer import features
-from methods.component import Component, is_task_free
+from methods.component import Component
 from methods.distill import bce_loss
 from utils.nn import eval_mode, frozen_copy
 from utils.errors import UsageError
@@ -43,7 +43,7 @@ class ICaRL(Component):
 
     @staticmethod
     def expand(args):
-        if args.icarl and is_task_free(args):
+        if args.icarl and args.task_free:
             if args.replay not in ("none", "buffer"):
                 raise UsageError(f"--icarl (modified iCaRL: it replays the buffer) cannot be combined with "
                                  f"--replay={args.replay}")
@@ -74,7 +74,7 @@ class ICaRL(Component):
             raise UsageError("--bce-distill can only be used with --scenario=class")
         if args.bce_distill and not args.bce:
             raise UsageError("--bce-distill needs --bce")
-        if args.bce_distill and is_task_free(args):
+        if args.bce_distill and args.task_free:
             raise UsageError("--bce-distill needs context boundaries (the model at the end of the last context); "
                              "task-free experiments have none")
         if args.bce_distill and args.active_classes == "current":
@@ -90,7 +90,7 @@ class ICaRL(Component):
         super().__init__(args, learner)
         self.previous = None
         # as the paper's code: normalised features with herding, and always in task-free experiments
-        self.stream = is_task_free(args)
+        self.stream = args.task_free
         self.normalize = args.sample_selection == "herding" or self.stream
         self.version = None  # task-free: the buffer's version the means were computed from
         self.means = None   # [labels, features] normalised class means of the exemplars

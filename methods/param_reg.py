@@ -10,7 +10,7 @@ estimated (Fisher, SI's path integral, OWM's input space). The convenience flags
 This component only declares, expands, fills in and checks the flags and writes the stamp; the work is done by
 methods.ewc (Fisher), methods.si and methods.precondition.
 """
-from methods.component import STREAM_METHODS, Component, is_task_free, num
+from methods.component import STREAM_METHODS, Component, num
 from utils.errors import UsageError
 
 # (EWC lambda, SI c) per experiment and scenario: the paper's chosen hyper-parameters
@@ -88,7 +88,7 @@ class ParamReg(Component):
     @staticmethod
     def set_defaults(args):
         ewc_lambda, si_c = STRENGTHS.get(args.experiment, STRENGTHS["permMNIST"])[args.scenario]
-        si_c = TASK_FREE_C if is_task_free(args) else si_c
+        si_c = TASK_FREE_C if args.task_free else si_c
         args.ewc_lambda = ewc_lambda if args.ewc_lambda is None else args.ewc_lambda
         args.si_c = si_c if args.si_c is None else args.si_c
         if args.reg_strength is None:
@@ -125,7 +125,7 @@ class ParamReg(Component):
             raise UsageError("--epsilon and --alpha must be >= 0, --fisher-prior > 0, --gamma in [0, 1]")
         if args.reg_strength < 0:
             raise UsageError("--reg-strength must be >= 0")
-        if is_task_free(args) and ParamReg.enabled(args) and not (
+        if args.task_free and ParamReg.enabled(args) and not (
                 args.importance_weighting == "si" and not args.precondition):
             raise UsageError(f"{ParamReg.describe(args)} is not supported in task-free experiments, which "
                              f"support: {STREAM_METHODS}")

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from data.tensorset import BatchSampler, TensorSet
 from methods.buffer import own_samples
-from methods.component import Component, is_task_free
+from methods.component import Component
 from methods.distill import bce_loss, kd_loss, kd_loss_binary
 from models.fc import context_gated
 from utils.errors import UsageError
@@ -127,7 +127,7 @@ class Replay(Component):
             raise UsageError("--distill needs a replay source (--replay; or --lwf, --brain-inspired)")
         if args.replay == "none" and args.use_replay != "normal":
             raise UsageError(f"--use-replay={args.use_replay} needs a replay source (--replay)")
-        if is_task_free(args) and args.replay not in STREAM_SOURCES:
+        if args.task_free and args.replay not in STREAM_SOURCES:
             raise UsageError(f"--replay={args.replay} is not supported in task-free experiments (they replay "
                              f"{', '.join(STREAM_SOURCES[1:])})")
 
@@ -150,7 +150,7 @@ class Replay(Component):
         self.params = [p for p in learner.model.parameters() if p.requires_grad]
         self.g_ref = None
         self.gated = False     # the model's output depends on the context (replay 'current' through each context)
-        self.stream = is_task_free(args)
+        self.stream = args.task_free
         # task-free LwF in task-IL: samples seen per context, counted over the stream and as at the last update
         self.seen = self.seen_at_update = None
 

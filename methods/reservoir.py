@@ -8,7 +8,7 @@ would in the sequential loop. No per-sample Python, no host sync: the count seen
 """
 import torch
 
-from methods.component import Component, is_task_free
+from methods.component import Component
 
 
 class Reservoir:
@@ -64,7 +64,7 @@ class ReservoirBuffer(Component):
 
     @staticmethod
     def enabled(args):
-        return is_task_free(args) and (args.replay == "buffer" or args.prototypes)
+        return args.task_free and (args.replay == "buffer" or args.prototypes)
 
     @staticmethod
     def describe(args):

@@ -92,7 +92,7 @@ def _learner(scenario_name, context, distill=True, dg_prop=0.3, per_class=True, 
     """A learner with BI-R at `context` (0-based), as if contexts 0..context-1 had been trained."""
     torch.manual_seed(0)
     scenario = Scenario(scenario_name, n_contexts, 2, active_classes=active)
-    args = SimpleNamespace(replay="generative", distill=distill, temp=2.0, batch=6, fc_layers=2, fc_units=8, depth=0,
+    args = SimpleNamespace(task_free=False, replay="generative", distill=distill, temp=2.0, batch=6, fc_layers=2, fc_units=8, depth=0,
                            z_dim=3, fc_bn="no", fc_nl="relu", prior="GMM", per_class=per_class, n_modes=1,
                            dg_gates=True, dg_prop=dg_prop, seed=0,
                            dg_type="context" if scenario_name == "domain" else "class")

@@ -64,7 +64,7 @@ def _context_set(context, per_class=300, cpc=2):
 
 
 def _buffer(full_capacity, budget=100, contexts=5):
-    args = SimpleNamespace(budget=budget, contexts=contexts, use_full_capacity=full_capacity,
+    args = SimpleNamespace(task_free=False, budget=budget, contexts=contexts, use_full_capacity=full_capacity,
                            sample_selection="random", add_buffer=True)
     return MemoryBuffer(args, learner=None)
 

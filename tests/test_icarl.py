@@ -43,7 +43,7 @@ def test_nearest_mean_folds_contexts_onto_shared_units():
 def _learner(scenario, **flags):
     torch.manual_seed(0)
     model = Classifier(3, 1, scenario.n_outputs, fc_layers=1)  # features = the flattened input
-    args = SimpleNamespace(prototypes=True, bce=True, bce_distill=True, temp=2.0, sample_selection="herding", **flags)
+    args = SimpleNamespace(task_free=False, prototypes=True, bce=True, bce_distill=True, temp=2.0, sample_selection="herding", **flags)
     learner = Learner(model, scenario, SimpleNamespace(preprocess=Preprocess()), args, "cpu")
     icarl = ICaRL(args, learner)
     learner.components = [icarl]

@@ -60,7 +60,7 @@ def _learner(scenario, context, **flags):
     torch.manual_seed(0)
     model = Classifier(4, 1, scenario.n_outputs, fc_layers=2, fc_units=8)
     experiment = SimpleNamespace(preprocess=Preprocess())
-    args = SimpleNamespace(replay="current", distill=True, temp=2.0, use_replay="normal", eps_agem=1e-7, batch=6,
+    args = SimpleNamespace(task_free=False, replay="current", distill=True, temp=2.0, use_replay="normal", eps_agem=1e-7, batch=6,
                            bce=False, **flags)
     learner = Learner(model, scenario, experiment, args, "cpu")
     replay = Replay(args, learner)

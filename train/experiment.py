@@ -21,7 +21,6 @@ from data.stream import Stream, StreamData, context_probs
 from eval.evaluate import accuracy_row
 from eval.metrics import summarise
 from methods import enabled_components
-from methods.component import is_task_free
 from models import features, pretrained
 from models.classifier import build_classifier
 from train.learner import Learner
@@ -60,7 +59,7 @@ def conv_features(args, model, experiment, components):
 
 def watch(args, learner, experiment, stamp):
     """With --visdom or --pdf, an observer recording losses and accuracies at the log points (after all methods)."""
-    if not (args.visdom or args.pdf or is_task_free(args)):  # (task-free: always, for the accuracy curve)
+    if not (args.visdom or args.pdf or args.task_free):  # (task-free: always, for the accuracy curve)
         return None
     from train.monitor import Monitor
     plots = None
@@ -75,7 +74,7 @@ def watch(args, learner, experiment, stamp):
 def plan_of(args, learner, experiment):
     """(plan, iterations per entry): the contexts in turn; task-free, the stream as one entry, with contexts only
     the learner may see in task-IL (per sample)."""
-    if not is_task_free(args):
+    if not args.task_free:
         return learner.plan(experiment.train), args.iters
     stream = Stream(experiment.train, args.stream, args.iters, args.batch, args.fuzziness, args.labels_per_batch)
     data = StreamData.of(stream, visible=args.scenario == "task", update_every=args.update_every)
@@ -182,7 +181,7 @@ def _run(args, stamp):
         t = time.perf_counter()
         from eval.report import write_report
         probs = None
-        if is_task_free(args):
+        if args.task_free:
             t_all = torch.arange(args.iters * args.contexts)
             probs = context_probs(args.stream, t_all, args.iters, args.contexts, args.fuzziness).numpy()
         write_report(os.path.join(args.plot_dir, f"{stamp}.pdf"), matrix, stamp, args.contexts, monitor, probs)
@@ -193,7 +192,7 @@ def _run(args, stamp):
         result["model_saved"] = False
     if monitor is not None:
         result["training_log"] = monitor.history()
-    if is_task_free(args):
+    if args.task_free:
         result["stream"] = stream_settings(args)
         log = result.get("training_log", {})
         result["curve"] = {"iterations": log.get("acc_iterations", []), "accuracy": log.get("accuracy", [])}
