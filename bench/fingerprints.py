@@ -125,11 +125,13 @@ def compare(before_path, after_path):
     with open(after_path) as f:
         after = json.load(f)
     differ = 0
-    for name in before:
-        if before[name] != after.get(name):
+    for name in after:  # (a partial record, --only, is compared on its own configurations)
+        if before.get(name) != after[name]:
             differ += 1
-            print(f"DIFFERS {name}: {before[name]} -> {after.get(name)}")
-    print(f"{len(before) - differ} of {len(before)} identical (stamps and accuracy matrices, float equality)")
+            print(f"DIFFERS {name}: {before.get(name)} -> {after[name]}")
+    missing = sorted(set(before) - set(after))
+    print(f"{len(after) - differ} of {len(after)} identical (stamps and accuracy matrices, float equality)"
+          + (f"; not in {after_path}: {', '.join(missing)}" if missing else ""))
     return 1 if differ else 0
 
 
