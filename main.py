@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Run one continual-learning experiment in the academic setting (contexts with known boundaries)."""
+"""Run one continual-learning experiment in the academic setting (contexts with known boundaries).
+
+From Python (a notebook): `import main; record = main.run(experiment="splitMNIST", scenario="class", si=True)`
+takes the command line's options as keywords and returns the run's record (the results JSON's contents)."""
 import sys
 
-from cli.options import describe_defaults, parse
+from cli.options import argv_of, describe_defaults, parse
 from cli.output import print_result
 from cli.stamp import param_stamp
 from train import experiment
@@ -10,8 +13,10 @@ from train.experiment import build_learner  # noqa: F401  (tests and benchmarks 
 from utils.errors import run_cli
 
 
-def run(args):
-    """Train (or load) and evaluate the run `args` describes; returns its result dictionary (also written as JSON)."""
+def run(args=None, **options):
+    """Train (or load) and evaluate one run; returns its record (also written as JSON). `args`: options parsed by
+    cli.options.parse; else `options`, keywords as on the command line (see cli.options.argv_of)."""
+    args = parse(argv_of(options)) if args is None else args
     return experiment.run(args, param_stamp(args))
 
 

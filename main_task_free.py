@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Run one task-free continual-learning experiment: a stream whose contexts change gradually (or sharply, or at
 random) without the learner being told where one ends. Every option of ./main.py, plus --stream, --fuzziness,
---labels-per-batch and --update-every (see README: Task-free experiments)."""
+--labels-per-batch and --update-every (see README: Task-free experiments).
+
+From Python: `import main_task_free; record = main_task_free.run(scenario="class", replay="buffer")`."""
 import sys
 
-from cli.options import describe_defaults, parse
+from cli.options import argv_of, describe_defaults, parse
 from cli.output import print_result
 from cli.stamp import param_stamp
 from train import experiment
@@ -13,8 +15,11 @@ from utils.errors import run_cli
 PROG = "main_task_free"
 
 
-def run(args):
-    """Train (or load) and evaluate the run `args` describes; returns its result dictionary (also written as JSON)."""
+def run(args=None, **options):
+    """Train (or load) and evaluate one run; returns its record (also written as JSON). `args`: options parsed by
+    cli.options.parse; else `options`, keywords as on the command line (see cli.options.argv_of)."""
+    if args is None:
+        args = parse(argv_of(options, prog=PROG, task_free=True), prog=PROG, task_free=True)
     return experiment.run(args, param_stamp(args))
 
 

@@ -279,6 +279,32 @@ def parse(argv=None, prog="main", components=None, steps=None, task_free=False):
     return args
 
 
+def argv_of(options, prog="main", task_free=False):
+    """Keyword options (the Python entry point) as the command line would give them. A key is an option's name with
+    '_' for '-' (si=True, fc_units=400, no_save=True) or its destination (ewc_lambda=1e9, save=False); a flag is
+    given when its value is the one the flag sets (si=True, save=False), left out when it is the other boolean."""
+    names = {}
+    for action in build_parser(prog, task_free=task_free)._actions:
+        if action.dest != "help":
+            names.setdefault(action.dest, (action, False))
+            for flag in action.option_strings:
+                names[flag.lstrip("-").replace("-", "_")] = (action, True)
+    argv = []
+    for key, value in options.items():
+        if key not in names:
+            raise UsageError(f"unknown option {key}= (keywords are the options of ./{prog}.py with '_' for '-')")
+        action, by_flag = names[key]
+        flag = action.option_strings[0]
+        if action.nargs == 0:  # a switch: store_true, store_false
+            if not isinstance(value, bool):
+                raise UsageError(f"{key}= takes True or False ({flag} is a switch)")
+            if value == (True if by_flag else action.const):
+                argv.append(flag)
+        else:
+            argv.append(f"{flag}={value}")
+    return argv
+
+
 NOT_HYPER = {"get_stamp", "print_defaults", "train", "data_dir", "model_dir", "plot_dir", "results_dir", "quiet",
              "time", "pdf", "visdom", "visdom_server", "visdom_port", "cuda", "save"}
 

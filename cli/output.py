@@ -1,9 +1,8 @@
 """What ./main.py and ./main_task_free.py print after a run: the accuracy table, device and threads, times, and
 where the results went."""
-import os
 
 from eval.metrics import format_table
-from train.experiment import results_path
+from train.record import plot_path, results_path
 
 
 def print_result(args, result, phases="after each training phase"):
@@ -16,4 +15,4 @@ def print_result(args, result, phases="after each training phase"):
         print(f"=> total time: {seconds['total']:.1f} s (no training with --test)")
     print(f"=> results: {results_path(args, result['stamp'])}")
     if args.pdf:
-        print(f"=> report: {os.path.join(args.plot_dir, result['stamp'] + '.pdf')}")
+        print(f"=> report: {plot_path(args, result['stamp'])}")

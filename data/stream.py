@@ -108,20 +108,19 @@ class StreamData:
     Images and labels as a TensorSet's. The context of each sample is kept for the data's own use (`input_context`:
     permuted MNIST's permutation) but reaches the learner only when `visible` (task-IL, where it picks the head or
     gate): otherwise `batch_context` is None and `contexts` refuses to be read, so that no component can learn where
-    one context ends. `sampler` yields the stream's batches in order, one per iteration; `update_every` tells the
-    loop to fire its consolidation event (the hooks after_context, then before_context) every that many iterations.
+    one context ends. `sampler` yields the stream's batches in order, one per iteration.
     A subset (e.g. a memory buffer's samples) keeps the same rule and samples like any set (random, no replacement).
     """
     context = None
 
-    def __init__(self, images, labels, contexts, visible, stream=None, update_every=None):
+    def __init__(self, images, labels, contexts, visible, stream=None):
         self.images, self.labels, self._contexts, self.visible = images, labels, contexts, visible
-        self.stream, self.update_every = stream, update_every
+        self.stream = stream
 
     @classmethod
-    def of(cls, stream, visible, update_every):
+    def of(cls, stream, visible):
         data = stream.data
-        return cls(data.images, data.labels, data.contexts, visible, stream, update_every)
+        return cls(data.images, data.labels, data.contexts, visible, stream)
 
     def __len__(self):
         return self.labels.shape[0]

@@ -10,8 +10,6 @@ class TensorSet:
     `context` is the single context every sample belongs to, or None for a mix (joint, cumulative, replay buffer),
     in which case the per-sample `contexts` tensor says which.
     """
-    update_every = None  # a phase of the academic setting consolidates only at its end (the stream: data.stream)
-
     def __init__(self, images, labels, contexts, context=None):
         assert images.shape[0] == labels.shape[0] == contexts.shape[0]
         self.images, self.labels, self.contexts, self.context = images, labels, contexts, context

@@ -12,7 +12,7 @@ import os
 import socket
 import time
 
-from train.experiment import RECORD_FIELDS
+from train.record import RECORD_FIELDS
 from utils import io
 
 

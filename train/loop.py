@@ -40,11 +40,12 @@ def consolidate(components, context, dataset):
         component.before_context(context, dataset)
 
 
-def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
+def train(learner, plan, iters, batch_size, update_every=None, after_context=None, quiet=False):
     """Train on `plan`, a list of (context id, TensorSet); call `after_context(context)` after each.
 
     A task-free stream is one entry (None, data.stream.StreamData): `iters` iterations of the stream's batches,
-    with the consolidation event every `dataset.update_every` iterations and at the end.
+    with the consolidation event every `update_every` iterations and at the end (None: at the end of each entry
+    only, as at the end of a context in the academic setting).
 
     Returns the seconds spent training each entry of the plan.
     """
@@ -64,8 +65,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
             optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
         sampler = learner.batch_sampler(dataset, batch_size, context)
         n = context_iterations(components, context, iters)
-        every = dataset.update_every  # None: the phase consolidates at its end only (the academic setting)
-        bar = tqdm(range(n), desc=f"context {step + 1}/{len(plan)}" if every is None else "stream",
+        bar = tqdm(range(n), desc=f"context {step + 1}/{len(plan)}" if update_every is None else "stream",
                    disable=quiet or None, leave=False, dynamic_ncols=True)
         model.train()
         watch.start(step + 1)
@@ -101,7 +101,7 @@ def train(learner, plan, iters, batch_size, after_context=None, quiet=False):
                 bar.set_postfix(progress(learner, batch, scores, total, losses), refresh=False)
             if (iteration + 1) % LOG_EVERY == 0:
                 watch.check()
-            if every is not None and (iteration + 1) % every == 0 and iteration + 1 < n:
+            if update_every is not None and (iteration + 1) % update_every == 0 and iteration + 1 < n:
                 consolidate(components, context, dataset)
         bar.close()
         watch.check()

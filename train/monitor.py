@@ -1,8 +1,8 @@
 """Watching a run: an observer on the loop's hooks that records the training loss and the test accuracy at the
 log points of the paper's code (`--loss-log`, `--acc-log`, `--sample-log`) for the live visdom plots and the pdf.
 
-main.py appends a Monitor to `learner.components` (after every method) only with --visdom or --pdf, so a plain run
-pays nothing. Between log points `after_iteration` does integer arithmetic only; loss values are read (one device
+train.experiment appends a Monitor to `learner.components` (after every method) only with --visdom or --pdf, or in
+a task-free run (for its accuracy curve), so a plain run pays nothing. Between log points `after_iteration` does integer arithmetic only; loss values are read (one device
 sync) and the test accuracy computed only at log points.
 
 Iterations are counted over the whole run from 1, as in the paper's code (the number of iterations so far, over

@@ -1,0 +1,89 @@
+"""A run's files: where they go, saving and loading its model, and its JSON record.
+
+A training run's record is `<results-dir>/<stamp>.json`; evaluating its saved model again (--test) writes
+`<stamp>-test.json`, so it never replaces the record a sweep reads (stamps end in -s<seed>: the names cannot meet).
+The model goes to `<model-dir>/mM-<stamp>.pt` with every component's state, so that --test predicts as the run did.
+"""
+import os
+import platform
+
+import numpy as np
+import torch
+
+from eval.metrics import summarise
+from utils import io
+from utils.errors import DataError, OutputError, UsageError
+from utils.runtime import node
+
+# What a finished training run's record holds (sweep.stored checks a stored record against it).
+RECORD_FIELDS = ("stamp", "record", "status", "options", "accuracy_matrix", "average_accuracy", "seconds", "device",
+                 "threads", "versions")
+
+
+def model_path(args, stamp):
+    return os.path.join(args.model_dir, f"mM-{stamp}.pt")
+
+
+def results_path(args, stamp):
+    return os.path.join(args.results_dir, f"{stamp}.json" if args.train else f"{stamp}-test.json")
+
+
+def plot_path(args, stamp):
+    return os.path.join(args.plot_dir, f"{stamp}.pdf")
+
+
+def check_outputs(args):
+    """Every folder this run will write to can be written, checked before any work (one line if not)."""
+    io.check_writable(args.results_dir, "--results-dir")
+    if args.save and args.train:
+        io.check_writable(args.model_dir, "--model-dir")
+    if args.pdf:
+        io.check_writable(args.plot_dir, "--plot-dir")
+
+
+def new(args, stamp, device):
+    """The record's head: what ran, where and with which versions (the results are added by `finish`)."""
+    return {"stamp": stamp, "record": "training" if args.train else "test", "status": "finished",
+            "options": vars(args), "device": str(device), "threads": torch.get_num_threads(), "node": node(),
+            "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}}
+
+
+def diverged(args, record, error, matrix, seconds):
+    """Write the record of a run stopped by a non-finite loss: not a result (no accuracies to average)."""
+    io.write_json(results_path(args, record["stamp"]), {
+        **record, "status": "diverged", "diverged": {"context": error.context, "iteration": error.iteration},
+        "accuracy_matrix": matrix, "seconds": seconds})
+
+
+def finish(args, record, matrix, seconds, extra=None):
+    """Add the accuracies, their summary, the seconds and `extra` fields to `record` and write it; returns its
+    path."""
+    record.update({"accuracy_matrix": matrix, **summarise(matrix), "seconds": seconds, **(extra or {})})
+    path = results_path(args, record["stamp"])
+    io.write_json(path, record)
+    return path
+
+
+def save_model(args, stamp, learner):
+    """Save the model and its components' state; returns None, or the line saying why it could not be saved."""
+    try:
+        io.save_torch(model_path(args, stamp), {
+            "model": learner.model.state_dict(),
+            "components": {type(c).__name__: c.state_dict() for c in learner.components}})
+    except OutputError as e:
+        return f"the model was not saved: {e}"
+    return None
+
+
+def load_model(args, stamp, learner, device):
+    """Load the model this run's options saved (--test), with its components' state."""
+    path = model_path(args, stamp)
+    if not os.path.exists(path):
+        raise UsageError(f"--test: no saved model {path} (train it first, without --no-save)")
+    try:
+        saved = torch.load(path, map_location=device, weights_only=False)
+        learner.model.load_state_dict(saved["model"])
+    except Exception as e:
+        raise DataError(f"{path} is not a model saved for these options ({type(e).__name__})") from None
+    for c in learner.components:
+        c.load_state_dict(saved["components"].get(type(c).__name__, {}))
