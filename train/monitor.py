@@ -2,8 +2,8 @@
 log points of the paper's code (`--loss-log`, `--acc-log`, `--sample-log`) for the live visdom plots and the pdf.
 
 train.experiment appends a Monitor to `learner.components` (after every method) only with --visdom or --pdf, or in
-a task-free run (for its accuracy curve), so a plain run pays nothing. Between log points `after_iteration` does integer arithmetic only; loss values are read (one device
-sync) and the test accuracy computed only at log points.
+a task-free run (for its accuracy curve), so a plain run pays nothing. Between log points `after_iteration` does
+integer arithmetic only; loss values are read (one device sync) and the test accuracy computed only at log points.
 
 Iterations are counted over the whole run from 1, as in the paper's code (the number of iterations so far, over
 all phases), and a quantity is logged when that number is a multiple of its log interval. In a task-free stream
