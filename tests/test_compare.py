@@ -136,11 +136,11 @@ def test_summary_table_csv_json_and_pdf(serial):
 
 def test_failed_run_is_reported_and_the_sweep_goes_on(serial, data_dir, capsys):
     base = serial["base"]
-    methods = [sweep.PAPER_METHODS[0],
+    methods = [sweep.method("None"),
                Method("Broken", "--test --fc-units=7"),          # parses, fails at run time: no saved model
                Method("Future", "--not-a-flag-yet"),             # not (yet) an option of main.py: left out
                Method("Abbreviated", "--single"),                # argparse would take it for --singlehead
-               sweep.PAPER_METHODS[1]]
+               sweep.method("Joint")]
     code = compare.main([*options(data_dir, base), "--n-seeds", "2", "--workers", "2",
                          "--methods", "None,Joint,Broken,Future,Abbreviated"], methods=methods)
     out = capsys.readouterr().out
@@ -152,24 +152,25 @@ def test_failed_run_is_reported_and_the_sweep_goes_on(serial, data_dir, capsys):
 
 
 def test_method_flags_and_routed_options(data_dir, tmp_path):
-    s = sweep.setup([*options(data_dir, tmp_path), "--lambda=7"], "compare", "", compare.DROPS, [("--lambda", ["EWC"])])
+    s = sweep.setup([*options(data_dir, tmp_path), "--lambda=7"], "compare", "", compare.SWEEP.drops,
+                    [("--lambda", ["EWC"])])
     ewc = Method("EWC", "--singlehead", owns=("--lambda",))
     assert sweep.owned_tokens(s.sweep, ewc) == ["--lambda=7"]
-    assert sweep.owned_tokens(s.sweep, sweep.PAPER_METHODS[0]) == []
+    assert sweep.owned_tokens(s.sweep, sweep.method("None")) == []
     assert "--lambda=7" not in s.shared
-    joint = sweep.method_jobs(s, sweep.PAPER_METHODS[1])
+    joint = sweep.method_jobs(s, sweep.method("Joint"))
     assert joint[0].argv[-1] == "--seed=0" and "--iters=40" in joint[0].tokens and "JOINT" in joint[0].stamp
-    drop = sweep.setup([*options(data_dir, tmp_path), "--no-reg"], "compare", "", compare.DROPS)
-    assert not sweep.applies(sweep.PAPER_METHODS[4], "task", drop.sweep)          # EWC dropped by --no-reg
-    assert not sweep.applies(sweep.PAPER_METHODS[2], "class", drop.sweep)         # Separate Networks: task only
+    drop = sweep.setup([*options(data_dir, tmp_path), "--no-reg"], "compare", "", compare.SWEEP.drops)
+    assert not sweep.applies(sweep.method("EWC"), "task", drop.sweep)                 # dropped by --no-reg
+    assert not sweep.applies(sweep.method("Separate Networks"), "class", drop.sweep)  # task only
     with pytest.raises(SystemExit) as e:
-        sweep.setup([*options(data_dir, tmp_path), "--experiment=nope"], "compare", "", compare.DROPS)
+        sweep.setup([*options(data_dir, tmp_path), "--experiment=nope"], "compare", "", compare.SWEEP.drops)
     assert e.value.code == 2
 
 
 def test_grid_and_budget_sweeps(serial, data_dir, capsys):
     base = serial["base"]
-    grid = compare_hyperParams.Grid(Method("LR", "--lr={value:g}"), "lr", {"*": [0.0001, 0.01]})
+    grid = sweep.Grid(Method("LR", "--lr={value:g}"), "lr", {"*": [0.0001, 0.01]})
     code = compare_hyperParams.main([*options(data_dir, base), "--workers", "1", "--methods", "None,LR"],
                                     grids=[grid])
     out = capsys.readouterr().out

@@ -5,8 +5,7 @@ import json
 import compare_hyperParams_task_free
 import compare_task_free
 import sweep
-from compare_hyperParams import Grid
-from sweep import Method
+from sweep import Grid, Method
 from tests.conftest import tiny
 
 
@@ -66,7 +65,7 @@ def test_grids_with_none_as_value_zero(data_dir, tmp_path, capsys):
                   {"*": [0.0, 0.5]}, log=False),
              Grid(Method("SI", "--si --c={value:g}", drop="no_si"), "c", {"*": [1.0, 100.0]})]
     argv = options(data_dir, tmp_path, "--scenario", "task")
-    assert compare_hyperParams_task_free.main(argv, grids) == 0
+    assert compare_hyperParams_task_free.main(argv, grids=grids) == 0
     out = capsys.readouterr().out
     assert "param list (gating_prop): [0, 0.0, 0.5]" in out and "param list (c): [0, 1.0, 100.0]" in out
     assert out.count("---> ") == 2
@@ -75,5 +74,6 @@ def test_grids_with_none_as_value_zero(data_dir, tmp_path, capsys):
     assert [(r["method"], r["value"]) for r in rows] == [("None", 0), ("XdG", 0.0), ("XdG", 0.5), ("SI", 1.0),
                                                           ("SI", 100.0)]
     assert (tmp_path / "plots" / f"{stem.name}.pdf").exists()
-    assert compare_hyperParams_task_free.SI_C[0] == 1e-3 and compare_hyperParams_task_free.SI_C[-1] == 1e7
-    assert len(compare_hyperParams_task_free.GRIDS[0].values["*"]) == 20
+    xdg, si = compare_hyperParams_task_free.SWEEP.grids
+    assert si.values["*"][0] == 1e-3 and si.values["*"][-1] == 1e7
+    assert len(xdg.values["*"]) == 20
