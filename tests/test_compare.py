@@ -62,6 +62,7 @@ def serial(data_dir, tmp_path_factory):
                 again=again, after_again=mtimes(result_files(base)))
 
 
+@pytest.mark.slow
 def test_resume_after_kill_recomputes_nothing_and_loses_nothing(serial):
     assert 1 <= len(serial["before_resume"]) < 4, "the sweep was not stopped half-way"
     assert serial["resumed"].returncode == 0, serial["resumed"].stderr
@@ -90,6 +91,7 @@ def _same_runs(serial, base_b, seeds=(0, 1)):
         assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+@pytest.mark.slow
 def test_parallel_gives_the_same_numbers_as_serial(serial, data_dir, tmp_path):
     r = run_script("compare.py", *options(data_dir, tmp_path), "--n-seeds", "2", "--workers", "2")
     assert r.returncode == 0, r.stderr
@@ -104,6 +106,7 @@ def test_parallel_gives_the_same_numbers_as_serial(serial, data_dir, tmp_path):
     assert threads == {sweep.DEFAULT_THREADS}
 
 
+@pytest.mark.slow
 def test_summary_table_csv_json_and_pdf(serial):
     base = serial["base"]
     runs = [json.loads(p.read_text()) for p in result_files(base)]
@@ -134,6 +137,7 @@ def test_summary_table_csv_json_and_pdf(serial):
     assert not list((base / "plots").glob(".tmp-*"))
 
 
+@pytest.mark.slow
 def test_failed_run_is_reported_and_the_sweep_goes_on(serial, data_dir, capsys):
     base = serial["base"]
     methods = [sweep.method("None"),
@@ -168,6 +172,7 @@ def test_method_flags_and_routed_options(data_dir, tmp_path):
     assert e.value.code == 2
 
 
+@pytest.mark.slow
 def test_grid_and_budget_sweeps(serial, data_dir, capsys):
     base = serial["base"]
     grid = sweep.Grid(Method("LR", "--lr={value:g}"), "lr", {"*": [0.0001, 0.01]})

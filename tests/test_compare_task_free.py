@@ -2,12 +2,14 @@
 ./main_task_free.py runs (method list, --replay-update, table/CSV/JSON/pdf, resume)."""
 import json
 
+import pytest
+
 import compare_hyperParams_task_free
 import compare_task_free
 import sweep
 from sweep import Grid, Method
 from tests.conftest import tiny
-
+from utils.errors import run_cli
 
 
 def one_summary(base, prefix):
@@ -16,11 +18,13 @@ def one_summary(base, prefix):
     assert len(found) == 1, found
     return found[0].with_suffix("")
 
+
 def options(data_dir, base, *extra):
     return tiny(data_dir, base, "--contexts", "2", "--iters", "20", "--fc-units", "20", "--fuzziness", "5",
                 "--update-every", "10", "--threads", "1", "--workers", "1", *extra)
 
 
+@pytest.mark.slow
 def test_comparison_table_files_replay_update_and_resume(data_dir, tmp_path, capsys):
     argv = options(data_dir, tmp_path, "--methods", "None,ER,Joint", "--replay-update", "5")
     assert compare_task_free.main(argv) == 0
@@ -55,11 +59,13 @@ def test_method_list_by_scenario_and_drops():
 
 
 def test_bad_replay_update_is_one_line(data_dir, tmp_path, capsys):
-    from tests.conftest import run_script
-    r = run_script("compare_task_free.py", *options(data_dir, tmp_path, "--replay-update", "0"))
-    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--replay-update=0" in r.stderr
+    with pytest.raises(SystemExit) as e:
+        run_cli(compare_task_free.main, options(data_dir, tmp_path, "--replay-update", "0"))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.strip().count("\n") == 0 and "--replay-update=0" in err
 
 
+@pytest.mark.slow
 def test_grids_with_none_as_value_zero(data_dir, tmp_path, capsys):
     grids = [Grid(Method("XdG", "--xdg --gating-prop={value:g}", ("task",), "no_xdg"), "gating_prop",
                   {"*": [0.0, 0.5]}, log=False),

@@ -26,6 +26,7 @@ def results(base):
     return sorted((base / "results").glob("splitMNIST*.json"))
 
 
+@pytest.mark.slow
 def test_plan_counts_done_and_to_do_and_runs_nothing(data_dir, tmp_path):
     r = run_script("compare.py", *options(data_dir, tmp_path), "--workers", "1")  # seed 0 of None and Joint
     assert r.returncode == 0, r.stderr
@@ -65,6 +66,7 @@ def test_estimates_recorded_then_model(data_dir, tmp_path):
     assert cost.duration(42) == "42 s" and cost.duration(600) == "10 min" and cost.duration(7200) == "2.0 h"
 
 
+@pytest.mark.slow
 def test_longest_first_and_the_results_do_not_depend_on_the_order(data_dir, tmp_path, capsys):
     def sweep_in(base, costs_of):
         s = sweep.setup(options(data_dir, base, "--n-seeds", "2"), "compare", "", compare.SWEEP.drops)
@@ -110,6 +112,7 @@ def test_progress_bar_counts_failures_and_eta():
     assert off.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_all_results_plan_adds_every_sweep_up_in_seconds(tmp_path):
     env = dict(os.environ, CL_DATA_DIR=str(tmp_path / "no-data"))
     start = time.time()
@@ -160,6 +163,7 @@ if __name__ == "__main__":
 '''
 
 
+@pytest.mark.slow
 def test_a_new_sweep_script_is_one_file(data_dir, tmp_path):
     """Written in a folder of its own, it is found and planned by plan_all.py: nothing else is edited."""
     study = tmp_path / "NewStudy"
