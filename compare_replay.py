@@ -11,7 +11,7 @@ import sys
 
 from sweep import run_cli
 from sweep.budgets import BudgetSweep
-from sweep.catalogue import BUDGET_METHODS, PAPER_METHODS, method
+from sweep.catalogue import BUDGET_METHODS, method
 
 
 def add_args(group):
@@ -20,7 +20,7 @@ def add_args(group):
 
 
 SWEEP = BudgetSweep("compare_replay", "Methods that store data, over memory budgets.", ("no_fromp", "no_agem"),
-                    add_args, methods=BUDGET_METHODS, references=[method(n, PAPER_METHODS) for n in ("None", "Joint")],
+                    add_args, methods=BUDGET_METHODS, references=[method("None"), method("Joint")],
                     budgets={"CIFAR100": [1, 2, 5, 10, 20, 50, 100, 200, 500],
                              "*": [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]})  # split MNIST, others
 

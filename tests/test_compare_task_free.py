@@ -65,7 +65,6 @@ def test_bad_replay_update_is_one_line(data_dir, tmp_path, capsys):
     assert e.value.code == 2 and err.strip().count("\n") == 0 and "--replay-update=0" in err
 
 
-@pytest.mark.slow
 def test_grids_with_none_as_value_zero(data_dir, tmp_path, capsys):
     grids = [Grid(Method("XdG", "--xdg --gating-prop={value:g}", ("task",), "no_xdg"), "gating_prop",
                   {"*": [0.0, 0.5]}, log=False),

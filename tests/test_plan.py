@@ -66,7 +66,6 @@ def test_estimates_recorded_then_model(data_dir, tmp_path):
     assert cost.duration(42) == "42 s" and cost.duration(600) == "10 min" and cost.duration(7200) == "2.0 h"
 
 
-@pytest.mark.slow
 def test_longest_first_and_the_results_do_not_depend_on_the_order(data_dir, tmp_path, capsys):
     def sweep_in(base, costs_of):
         s = sweep.setup(options(data_dir, base, "--n-seeds", "2"), "compare", "", compare.SWEEP.drops)
