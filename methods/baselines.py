@@ -8,6 +8,8 @@ class Joint(Component):
     """Train once on the data of all contexts: its plan is a single phase. In a task-free experiment: the random
     stream (every context equally likely throughout), as the paper's compare_task_free.py runs it."""
     excludes = {"Cumulative": "they exclude each other"}
+    supports_stream = True  # as the random stream (never enabled there: `expand` chooses the stream)
+    stream_label = "--joint (a random stream)"
 
     @staticmethod
     def expand(args):

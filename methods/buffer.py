@@ -90,6 +90,7 @@ def samples_per_class(budget, n_contexts, context, full_capacity):
 class MemoryBuffer(Component):
     excludes = {"FROMP": "FROMP keeps its own memorable points"}
     provides = ("memory",)
+    reads = ("replay", "prototypes", "icarl")  # its users: ER (the shared --replay) and iCaRL's --prototypes
 
     @staticmethod
     def add_args(parser):
@@ -121,7 +122,7 @@ class MemoryBuffer(Component):
     def describe(args):
         flags = [f for f, on in (("--replay=buffer", args.replay == "buffer"), ("--add-buffer", args.add_buffer),
                                  ("--prototypes", args.prototypes)) if on]
-        by = " (set by --icarl)" if args.icarl else " (set by --agem)" if args.agem else ""
+        by = " (set by --icarl)" if args.icarl else ""
         return f"{flags[0]}{by}"
 
     @staticmethod

@@ -30,6 +30,9 @@ from utils.errors import UsageError
 
 class ICaRL(Component):
     supports_stream = True
+    stream_label = "--icarl (modified iCaRL)"
+    binary_loss = True  # as the criterion's owner (--bce): replayed samples get binary losses too (methods/replay.py)
+    reads = ("replay", "add_buffer", "sample_selection", "temp")  # set by --icarl's expand; herding; --bce-distill
 
     @staticmethod
     def add_args(parser):

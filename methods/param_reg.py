@@ -10,7 +10,7 @@ estimated (Fisher, SI's path integral, OWM's input space). The convenience flags
 This component only declares, expands, fills in and checks the flags and writes the stamp; the work is done by
 methods.ewc (Fisher), methods.si and methods.precondition.
 """
-from methods.component import STREAM_METHODS, Component, num
+from methods.component import Component, num
 from utils.errors import UsageError
 
 # (EWC lambda, SI c) per experiment and scenario: the paper's chosen hyper-parameters
@@ -27,7 +27,7 @@ CONVENIENCE = ("ewc", "si", "kfac_ewc", "ncl", "owm")  # the flags that stand fo
 
 
 class ParamReg(Component):
-    supports_stream = True  # SI only (validate)
+    supports_stream = True  # SI only: streams()
 
     @staticmethod
     def add_args(parser):
@@ -100,6 +100,12 @@ class ParamReg(Component):
     def enabled(args):
         return args.weight_penalty or args.precondition
 
+    @classmethod
+    def streams(cls, args):
+        """Task-free experiments support SI (a weight penalty with SI's importance) only: the others' importance
+        is estimated at context boundaries."""
+        return args.importance_weighting == "si" and not args.precondition
+
     @staticmethod
     def describe(args):
         by = [f"--{flag.replace('_', '-')}" for flag in CONVENIENCE if getattr(args, flag)]
@@ -125,10 +131,6 @@ class ParamReg(Component):
             raise UsageError("--epsilon and --alpha must be >= 0, --fisher-prior > 0, --gamma in [0, 1]")
         if args.reg_strength < 0:
             raise UsageError("--reg-strength must be >= 0")
-        if args.task_free and ParamReg.enabled(args) and not (
-                args.importance_weighting == "si" and not args.precondition):
-            raise UsageError(f"{ParamReg.describe(args)} is not supported in task-free experiments, which "
-                             f"support: {STREAM_METHODS}")
 
     @staticmethod
     def stamp(args):

@@ -18,6 +18,7 @@ from methods.component import Component
 
 class SI(Component):
     supports_stream = True
+    stream_label = "--si"
 
     @staticmethod
     def enabled(args):
