@@ -93,6 +93,21 @@ def test_agem_before_step_projects_against_the_stored_samples_gradient(use_repla
     assert sum((p.grad * r).sum() for p, r in zip(params, ref)) > -1e-5
 
 
+def test_agem_in_a_stream_projects_only_after_the_first_consolidation_event():
+    learner, er, agem, stored = _agem("inequality")
+    memory = learner.components[-1]
+    memory.data = None  # a stream before its first event: nothing stored yet
+    er.before_context(None, None)
+    g = [p.grad.clone() for p in learner.model.parameters()]
+    agem.before_step(None)
+    assert all(torch.equal(a, p.grad) for a, p in zip(g, learner.model.parameters()))
+    memory.data = stored
+    er.before_context(None, None)  # the event: the buffer as it stands becomes the constraint's source
+    assert er.weights == (1.0, 1.0)
+    agem.before_step(None)
+    assert any(not torch.equal(a, p.grad) for a, p in zip(g, learner.model.parameters()))
+
+
 def test_agem_takes_the_place_of_ers_loss_term_and_replay_batch():
     learner, er, agem, _ = _agem("inequality")
     assert er.replay_batch(None, 1) is None and er.losses(None, None, [], 1) == {}
