@@ -73,7 +73,8 @@ def test_replay_of_the_current_batch_without_distillation_uses_the_previous_mode
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("flags", [["--lwf", "--scenario", "task"], ["--replay=current", "--active-classes", "current"]])
+@pytest.mark.parametrize("flags", [["--lwf", "--scenario", "task"],
+                                   ["--replay=current", "--active-classes", "current"]])
 def test_lwf_flags_run_end_to_end(data_dir, tmp_path, flags):
     r = run_script("main.py", *tiny(data_dir, tmp_path, *flags))
     assert r.returncode == 0, r.stderr
