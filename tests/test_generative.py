@@ -32,8 +32,8 @@ def _learner(name, context, distill=False, active_classes="all", n_contexts=3):
     model = Classifier(4, 1, scenario.n_outputs, fc_layers=2, fc_units=8)
     experiment = SimpleNamespace(preprocess=Preprocess(), image_size=4, channels=1)
     args = SimpleNamespace(task_free=False, replay="generative", distill=distill, temp=2.0, batch=6, g_fc_lay=2,
-                           g_fc_uni=8, g_z_dim=3, g_iters=100, iters=100, lr_gen=0.01, lr=0.001, optimizer="adam", momentum=0.0, fc_bn="no", fc_nl="relu",
-                           depth=0, recon_loss="BCE", normalize=False)
+                           g_fc_uni=8, g_z_dim=3, g_iters=100, iters=100, lr_gen=0.01, lr=0.001, optimizer="adam",
+                           momentum=0.0, fc_bn="no", fc_nl="relu", depth=0, recon_loss="BCE", normalize=False)
     learner = Learner(model, scenario, experiment, args, "cpu")
     generator = GenerativeReplay(args, learner)
     replay = generator  # DGR: the generator's component also replays its samples to the classifier
