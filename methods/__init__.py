@@ -12,8 +12,9 @@ draws or of summed loss terms fixes the numbers:
 - MemoryBuffer after the replay sources and before ICaRL: it is filled at the end of a context (after_context)
   before iCaRL computes its class means from it; ReservoirBuffer after ER: it adds the batch in after_iteration,
   after the step, and snapshots at a consolidation event before ER reads it in before_context.
-- ParamReg (no hooks; where its stamp segment goes), then FisherImportance before Precondition: NCL preconditions
-  with the Fisher estimated at the end of the last context.
+- FisherImportance before Precondition: NCL preconditions with the Fisher estimated at the end of the last context.
+  ParamReg (no hooks) after SI, FisherImportance and Precondition: its set_defaults takes --si's or --ewc's strength
+  from theirs; its stamp segment lands in the same place (theirs are empty).
 - FROMP after the penalties (its before_step clips the total gradient); GenerativeClassifier last.
 """
 from methods.agem import AGEM
@@ -49,10 +50,10 @@ COMPONENTS = [
     MemoryBuffer,
     ReservoirBuffer,
     ICaRL,
-    ParamReg,
     FisherImportance,
     SI,
     Precondition,
+    ParamReg,
     FROMP,
     GenerativeClassifier,
 ]
