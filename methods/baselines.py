@@ -22,8 +22,7 @@ class Joint(Component):
     def add_args(parser):
         g = parser.add_argument_group("Baseline Options")
         g.add_argument("--joint", action="store_true", help="train once on data of all contexts")
-        g.add_argument("--cummulative", "--cumulative", action="store_true", dest="cumulative",
-                       help="train incrementally on data of all contexts so far")
+        Cumulative.add_cumulative_args(g)  # (one group for both baselines, as in the paper's code)
 
     @staticmethod
     def enabled(args):
@@ -45,6 +44,11 @@ class Joint(Component):
 
 class Cumulative(Component):
     """At context c, train on the training data of contexts 0..c."""
+
+    @staticmethod
+    def add_cumulative_args(g):
+        g.add_argument("--cummulative", "--cumulative", action="store_true", dest="cumulative",
+                       help="train incrementally on data of all contexts so far")
 
     @staticmethod
     def enabled(args):
