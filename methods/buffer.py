@@ -15,6 +15,8 @@ contexts), so replayed samples are preprocessed exactly like training batches.
   points, methods/fromp.py, which keeps them apart from this buffer.)
 - `--add-buffer` adds the buffer to the current context's training data.
 In task-free experiments the buffer is methods/reservoir.py's instead: --budget samples in total (default 1000).
+The memory options (--budget, --use-full-capacity, --sample-selection) are declared here, once: FROMP's memorable
+points (methods/fromp.py) and the reservoir (methods/reservoir.py) read them too, and list them in `reads`.
 """
 import torch
 import torch.nn.functional as F
