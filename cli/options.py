@@ -216,8 +216,8 @@ def validate_stream(args, components):
     """What a task-free run needs: a possible stream, and only methods that work without context boundaries."""
     for c in components:
         if not c.streams(args):
-            raise UsageError(f"{c.describe(args)} is not supported in task-free experiments, which support: "
-                             f"{methods.stream_methods()}")
+            raise UsageError(f"{methods.describe(c, args, components)} is not supported in task-free experiments, "
+                             f"which support: {methods.stream_methods()}")
     for flag, bad in (("--active-classes", args.active_classes != "all"),
                       ("--optimizer=adam_reset", args.optimizer == "adam_reset")):
         if bad:
@@ -231,9 +231,11 @@ def validate_stream(args, components):
 def check_combinations(args, components):
     """The one place that decides which enabled components go together: each one's scenarios, the exclusions
     either declares, and the CLAIMED hooks, which at most one component may define."""
+    def name(c):
+        return methods.describe(c, args, components)
     for c in components:
         if args.scenario not in c.scenarios:
-            raise UsageError(f"{c.describe(args)} can only be used with --scenario={'/'.join(c.scenarios)}"
+            raise UsageError(f"{name(c)} can only be used with --scenario={'/'.join(c.scenarios)}"
                              f"{c.scenario_note}")
     claimed = {}
     for i, a in enumerate(components):
@@ -241,11 +243,11 @@ def check_combinations(args, components):
             for first, second in ((a, b), (b, a)):
                 if second.__name__ in first.excludes:
                     reason = first.excludes[second.__name__]
-                    raise UsageError(f"{first.describe(args)} cannot be combined with {second.describe(args)}"
+                    raise UsageError(f"{name(first)} cannot be combined with {name(second)}"
                                      + (f" ({reason})" if reason else ""))
         for hook in sorted(a.claims(args)):
             if hook in claimed:
-                raise UsageError(f"{claimed[hook].describe(args)} and {a.describe(args)} cannot be combined: both "
+                raise UsageError(f"{name(claimed[hook])} and {name(a)} cannot be combined: both "
                                  f"replace the {hook.replace('_', ' ')} (hook '{hook}')")
             claimed[hook] = a
 
@@ -275,6 +277,8 @@ def parse(argv=None, prog="main", components=None, steps=None, task_free=False):
     check_combinations(args, enabled)
     for component in components:
         component.validate(args)
+        if component in enabled:
+            component.validate_enabled(args)
     return args
 
 
@@ -320,6 +324,11 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
         action.default = argparse.SUPPRESS
     given = set(vars(parser.parse_args(argv)))
     enabled = methods.enabled_components(args, components)
+    # the values the run uses: a method may decide a shared option (Component.shared_values), at the step of parsing
+    # where it is known (the Generative Classifier's --lr when it expands, its network once defaults are filled)
+    steps = {step: {**values, **methods.shared_values(argparse.Namespace(**values), enabled)}
+             for step, values in steps.items()}
+    used = {**vars(args), **methods.shared_values(args, enabled)}
     groups = []
     probe = build_parser(prog, task_free=task_free)
     for group in probe._action_groups[2:]:  # after argparse's own 'positional' and 'options' groups
@@ -332,15 +341,16 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
         sub = Parser("x", add_help=False)
         c.add_args(sub)
         shown |= {a.dest for a in sub._actions} | set(c.reads)
+    names = [methods.describe(c, args, enabled) for c in enabled]  # (a provider is named as its user)
     lines = [f"Options of this run ({args.experiment}, {args.scenario}-incremental; "
-             f"methods: {', '.join(c.describe(args) for c in enabled) or 'None (fine-tuning)'}):"]
+             f"methods: {', '.join(dict.fromkeys(names)) or 'None (fine-tuning)'}):"]
     for title, dests in groups:
         dests = [(d, flag) for d, flag in dests if title in shared_titles or d in shown]
         if not dests:
             continue
         lines.append(title)
         for d, flag in dests:
-            value = getattr(args, d)
+            value = used[d]
             if d in given:
                 source = "command line"
             elif steps["expanded"][d] != steps["parsed"][d]:

@@ -1,6 +1,11 @@
 """The parameter stamp: a name for a run made from every option that changes its result."""
-from methods import enabled_components
+from methods import enabled_components, shared_values
 from methods.component import num
+
+
+def option(args, dest):
+    """A shared option's value in this run: a method may decide it (the Generative Classifier's network and lr)."""
+    return shared_values(args).get(dest, getattr(args, dest))
 
 
 def problem_stamp(args):
@@ -20,7 +25,7 @@ def model_stamp(args):
         conv += ("-bn" if args.conv_bn == "yes" else "") + ("-lr" if args.conv_nl == "leakyrelu" else "")
         conv += ("-gp" if args.global_pooling else "")
         parts.append(conv)
-    fc = f"F{args.fc_layers}x{args.fc_units}"
+    fc = f"F{option(args, 'fc_layers')}x{option(args, 'fc_units')}"
     fc += (f"-d{num(args.fc_drop)}" if args.fc_drop > 0 else "") + ("-bn" if args.fc_bn == "yes" else "")
     fc += ("" if args.fc_nl == "relu" else f"-{args.fc_nl}")
     parts.append(fc)
@@ -38,7 +43,7 @@ def conv_init_stamp(args):
 
 
 def train_stamp(args):
-    s = f"i{args.iters}-lr{num(args.lr)}-b{args.batch}{conv_init_stamp(args)}-{args.optimizer}"
+    s = f"i{args.iters}-lr{num(option(args, 'lr'))}-b{args.batch}{conv_init_stamp(args)}-{args.optimizer}"
     return s + (f"-m{num(args.momentum)}" if args.optimizer == "sgd" and args.momentum > 0 else "")
 
 

@@ -9,7 +9,8 @@ draws or of summed loss terms fixes the numbers:
   A-GEM's before_step (the projection) runs before FROMP's clipping and the preconditioning.
 - ER, GenerativeReplay (DGR), BrainInspired: the replay sources, in the order they draw their replayed batches
   (replay_batch) and add their terms; DGR's generator takes its step in after_iteration, after the classifier's.
-- MemoryBuffer after the replay sources and before ICaRL: it is filled at the end of a context (after_context)
+- MemoryBuffer (switched on by --add-buffer or by ER's and iCaRL's need of "memory") after the replay sources and
+  before ICaRL: it is filled at the end of a context (after_context)
   before iCaRL computes its class means from it; ReservoirBuffer after ER: it adds the batch in after_iteration,
   after the step, and snapshots at a consolidation event before ER reads it in before_context.
 - FisherImportance before Precondition: NCL preconditions with the Fisher estimated at the end of the last context.
@@ -60,11 +61,39 @@ COMPONENTS = [
 
 
 def enabled_components(args, components=None):
-    """The components the parsed options `args` switch on, in hook order (of COMPONENTS as it is at the call),
+    """The components the parsed options `args` switch on, and for what they need (Component.needs) the first
+    provider that runs in this mode (academic or task-free); in hook order (of COMPONENTS as it is at the call),
     without those an enabled component `replaces`."""
-    on = [c for c in (COMPONENTS if components is None else components) if c.enabled(args)]
+    components = COMPONENTS if components is None else components
+    on = [c for c in components if c.enabled(args)]
+    for need in dict.fromkeys(n for c in on for n in c.needs(args)):
+        if not any(need in c.provides for c in on):
+            on += [c for c in components if need in c.provides and runs_in_mode(c, args)][:1]
     replaced = {name for c in on for name in c.replaces}
-    return [c for c in on if c.__name__ not in replaced]
+    return [c for c in components if c in on and c.__name__ not in replaced]
+
+
+def runs_in_mode(component, args):
+    """Whether `component` runs in this run's mode: a task-free stream (Component.streams) or the academic
+    setting (Component.supports_academic)."""
+    return component.streams(args) if args.task_free else component.supports_academic
+
+
+def describe(component, args, enabled):
+    """How a usage message names an enabled component: as the first enabled component that needs what it provides
+    (the memory buffer: as --icarl or --replay=buffer), else by its own flags (Component.describe)."""
+    users = [c for c in enabled if set(c.needs(args)) & set(component.provides)]
+    return users[0].describe(args) if users else component.describe(args)
+
+
+def shared_values(args, components=None):
+    """{dest: value} of the shared options whose value an enabled component decides (Component.shared_values;
+    components: those enabled, default: by `args`), the first deciding one's where several would."""
+    components = enabled_components(args) if components is None else components
+    values = {}
+    for c in components:
+        values = {**{d: v for d, v in c.shared_values(args).items() if v is not None}, **values}
+    return values
 
 
 def stream_methods(components=None):

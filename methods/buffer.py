@@ -1,8 +1,9 @@
 """The memory buffer: stored samples of past classes, kept as tensors on the training device.
 
-Used by experience replay (`--replay=buffer`, e.g. ER and A-GEM), by iCaRL (`--add-buffer`, `--prototypes`) and read
-by FROMP (`--budget`, `--sample-selection`). The buffer is a TensorSet per class (raw uint8 images, global labels and
-contexts), so replayed samples are preprocessed exactly like training batches.
+Used by experience replay (`--replay=buffer`, e.g. ER and A-GEM) and iCaRL (`--prototypes`), which declare that they
+need "memory" (Component.needs: the run then switches the buffer on, methods.enabled_components), and with its own
+`--add-buffer`; FROMP reads its flags (`--budget`, `--sample-selection`). The buffer is a TensorSet per class (raw
+uint8 images, global labels and contexts), so replayed samples are preprocessed exactly like training batches.
 
 - `--budget` samples per class (paper: 100; permuted MNIST 10). A "class" is a global label, so in domain-IL each
   context's classes get their own budget, as in the paper's code.
@@ -92,7 +93,6 @@ def samples_per_class(budget, n_contexts, context, full_capacity):
 class MemoryBuffer(Component):
     excludes = {"FROMP": "FROMP keeps its own memorable points"}
     provides = ("memory",)
-    reads = ("replay", "prototypes", "icarl")  # its users: ER (the shared --replay) and iCaRL's --prototypes
 
     @staticmethod
     def add_args(parser):
@@ -116,16 +116,11 @@ class MemoryBuffer(Component):
 
     @staticmethod
     def enabled(args):
-        if args.task_free:  # (methods/reservoir.py's buffer)
-            return False
-        return getattr(args, "replay", "none") == "buffer" or args.add_buffer or getattr(args, "prototypes", False)
+        return args.add_buffer and not args.task_free  # (its users switch it on by their need of "memory")
 
     @staticmethod
     def describe(args):
-        flags = [f for f, on in (("--replay=buffer", args.replay == "buffer"), ("--add-buffer", args.add_buffer),
-                                 ("--prototypes", args.prototypes)) if on]
-        by = " (set by --icarl)" if args.icarl else ""
-        return f"{flags[0]}{by}"
+        return "--add-buffer"  # (when a user needs it, usage messages name that user: methods.describe)
 
     @staticmethod
     def validate(args):
@@ -137,7 +132,10 @@ class MemoryBuffer(Component):
                 if on:
                     raise UsageError(f"{flag} is not supported in task-free experiments: their buffer is a "
                                      "reservoir sample of the stream")
-        if MemoryBuffer.enabled(args) and args.sample_selection not in SELECTIONS:
+
+    @staticmethod
+    def validate_enabled(args):
+        if args.sample_selection not in SELECTIONS:
             raise UsageError(f"--sample-selection={args.sample_selection} is FROMP's choice of memorable points "
                              f"(--fromp); the memory buffer selects {' or '.join(SELECTIONS)}")
 

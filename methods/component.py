@@ -38,7 +38,10 @@ A component reads only its own flags, the shared options of cli.options, and the
 in `reads` (each declared once, by its owner: e.g. the replay flags in methods/replay.py, the buffer's --budget in
 methods/buffer.py). For another component's behaviour it asks through what that component declares: `provides`
 (Learner.provider), a declared attribute (e.g. `binary_loss` of the criterion's owner), or `expand` (a convenience
-flag sets the flags it stands for).
+flag sets the flags it stands for). A component that needs another's service declares it in `needs` (iCaRL and ER
+need "memory"): the run then enables the provider for its mode (the memory buffer, or task-free the reservoir),
+which so never reads its users' flags. A shared option whose value a component decides (the Generative Classifier's
+learning rate, network and log intervals) is declared in `shared_values`, never overwritten in args.
 """
 from collections import namedtuple
 
@@ -53,6 +56,16 @@ def num(x):
     return f"{x:g}"
 
 
+def shared_value(args, dest, components):
+    """The value of the shared option `dest` in this run: the first of the enabled `components` (in hook order)
+    that decides it (Component.shared_values), else the option's own."""
+    for component in components:
+        value = component.shared_values(args).get(dest)
+        if value is not None:
+            return value
+    return getattr(args, dest)
+
+
 class Component:
     # ---- declared on the class: flags, defaults, validation, parameter stamp (used before any data is loaded) ----
     scenarios = SCENARIOS   # the scenarios this component supports
@@ -61,6 +74,7 @@ class Component:
     provides = ()           # what it offers other components through Learner.provider(name), e.g. "memory"
     replaces = ()           # names of components it takes the place of when both would be enabled (BI-R: DGR)
     reads = ()              # other components' flags (dests) it reads, each declared once by its owner
+    supports_academic = True  # whether it runs in the academic setting (contexts with known boundaries)
     supports_stream = False  # whether it runs in a task-free stream (context None, consolidation every N iterations)
     stream_label = ""       # how ./main_task_free.py's usage message names it among the stream methods ("": not)
 
@@ -78,7 +92,23 @@ class Component:
 
     @staticmethod
     def enabled(args):
+        """Whether its own flags switch it on (a provider is also switched on by what enabled components need)."""
         return False
+
+    @staticmethod
+    def needs(args):
+        """What it asks other components for through Learner.provider with these options, e.g. ("memory",): the
+        run enables a provider of each for its mode (methods.enabled_components), which so needs no switch of its
+        own reading its users' flags."""
+        return ()
+
+    @staticmethod
+    def shared_values(args):
+        """{dest: value} of shared options (cli.options) whose value this component decides while it is enabled,
+        e.g. the Generative Classifier's learning rate and network size. It does not overwrite them in `args`,
+        which keeps (and the record shows) the value given or the benchmark's; the loop, the stamp and
+        --print-defaults ask `shared_value`. None: not decided (yet: --print-defaults asks after each step)."""
+        return {}
 
     @staticmethod
     def describe(args):
@@ -100,6 +130,11 @@ class Component:
     def validate(args):
         """Raise utils.errors.UsageError for an impossible value of this component's own flags (called whether it
         is enabled or not, since its flags may be given without it; after check_combinations)."""
+
+    @staticmethod
+    def validate_enabled(args):
+        """As validate, for values impossible only while it is enabled (called only then, right after validate;
+        for a provider switched on by what others need, e.g. the memory buffer's --sample-selection)."""
 
     @staticmethod
     def stamp(args):

@@ -34,6 +34,10 @@ class ER(ReplaySource):
         return args.replay in ("buffer", "all")
 
     @staticmethod
+    def needs(args):
+        return ("memory",) if args.replay == "buffer" else ()  # the memory buffer (task-free: the reservoir)
+
+    @staticmethod
     def describe(args):
         return f"--replay={args.replay}"
 

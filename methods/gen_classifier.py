@@ -7,8 +7,9 @@ so nothing is forgotten and nothing needs replay; the price is one generative mo
 As in the paper's code (GMvandeVen/continual-learning: compare.py, models/generative_classifier.py,
 train/train_task_based.py train_gen_classifier, models/vae.py estimate_lls):
 - each VAE has --fc-lay-gc fc layers of --fc-units-gc units (85; 2 hidden layers on split MNIST, else 1) and a
-  latent space of --z-dim-gc (5 on split MNIST, else 20); learning rate 0.001 unless --lr is given; these replace
-  --fc-layers and --fc-units (also in the parameter stamp), which describe a classifier the method does not have;
+  latent space of --z-dim-gc (5 on split MNIST, else 20); learning rate 0.001 unless --lr is given (recorded as
+  `lr_gc`); these replace --lr, --fc-layers and --fc-units in the run and its parameter stamp (the classifier those
+  describe, the method does not have), declared in `shared_values` rather than written over the shared options;
 - each class's VAE trains for --iters / classes-per-context iterations on batches of --batch samples of its class
   (Bernoulli decoder, the VAE's per-pixel loss); each VAE has its own Adam state;
 - test scores are log p(x | class) estimated by importance sampling with --eval-s samples (50) under a Gaussian
@@ -49,6 +50,7 @@ from models.vae import VAE
 from utils.errors import UsageError
 
 # the components the Generative Classifier does not combine with (as the paper's check_for_errors)
+LOG_INTERVALS = ("loss_log", "acc_log", "sample_log")  # the shared options of train.monitor
 EXCLUDES = ("LwF", "AGEM", "ER", "GenerativeReplay", "BrainInspired", "ParamReg", "Precondition", "FROMP", "XdG",
             "SeparateNetworks", "Joint", "Cumulative", "ICaRL", "MemoryBuffer")
 
@@ -78,11 +80,12 @@ class GenerativeClassifier(Component):
                        help="# fc-layers with generative classifier (default: 3 on splitMNIST, else 2)")
         g.add_argument("--z-dim-gc", type=int, metavar="N", dest="z_dim_gc",
                        help="size latent space generative classifier (default: 5 on splitMNIST, else 20)")
+        g.set_defaults(lr_gc=None)  # the VAEs' learning rate (no flag: --lr, else 0.001), recorded with the options
 
     @staticmethod
     def expand(args):
-        if args.gen_classifier and args.lr is None:
-            args.lr = 0.001  # the paper's comparison uses 0.001 for the Generative Classifier on every experiment
+        if args.gen_classifier:  # --lr if given (only expand still knows), else the paper's 0.001 on every experiment
+            args.lr_gc = 0.001 if args.lr is None else args.lr
 
     @staticmethod
     def set_defaults(args):
@@ -90,13 +93,19 @@ class GenerativeClassifier(Component):
         args.fc_units_gc = 85 if args.fc_units_gc is None else args.fc_units_gc
         args.fc_lay_gc = (3 if mnist else 2) if args.fc_lay_gc is None else args.fc_lay_gc
         args.z_dim_gc = (5 if mnist else 20) if args.z_dim_gc is None else args.z_dim_gc
-        if args.gen_classifier:  # the VAEs are the network: the shared fc flags (and the stamp) describe them
-            args.fc_units, args.fc_layers = args.fc_units_gc, args.fc_lay_gc
-        if args.gen_classifier and not args.task_free:
+
+    @staticmethod
+    def shared_values(args):
+        """The VAEs are the network: their learning rate and size stand for the shared --lr, --fc-units and
+        --fc-layers (in the optimizer and the parameter stamp); a log interval left at once per context (--iters)
+        stays once per context (--iters / classes per context). None while not known (--print-defaults)."""
+        values = {"lr": args.lr_gc, "fc_units": args.fc_units_gc, "fc_layers": args.fc_lay_gc}
+        if not args.task_free and args.iters is not None and args.contexts is not None:
             per_context = args.iters // classes_per_context(args.experiment, args.contexts)
-            for flag in ("loss_log", "acc_log", "sample_log"):  # "once per context" stays once per context
+            for flag in LOG_INTERVALS:
                 if getattr(args, flag) == args.iters and per_context > 0:
-                    setattr(args, flag, per_context)
+                    values[flag] = per_context
+        return values
 
     @staticmethod
     def enabled(args):

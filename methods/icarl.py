@@ -61,9 +61,14 @@ class ICaRL(Component):
         return args.prototypes or args.bce
 
     @staticmethod
+    def needs(args):
+        return ("memory",) if args.prototypes else ()  # the exemplars (the memory buffer; task-free the reservoir)
+
+    @staticmethod
     def describe(args):
-        flags = " and ".join(f for f, on in (("--prototypes", args.prototypes), ("--bce", args.bce)) if on)
-        return flags + (" (set by --icarl)" if args.icarl else "")
+        if args.icarl:
+            return "--icarl"
+        return " and ".join(f for f, on in (("--prototypes", args.prototypes), ("--bce", args.bce)) if on)
 
     @classmethod
     def claims(cls, args):

@@ -58,18 +58,13 @@ class ReservoirBuffer(Component):
     stream so far by reservoir sampling, as the paper's code (models/cl/memory_buffer_stream.py). It stores where in
     the stream's data each kept sample is, so it holds what the learner may know of it: in domain- and class-IL no
     context. What replay draws from (`memory`) is the buffer as it stood at the last consolidation event; iCaRL's
-    class means come from the buffer as it stands (`memory_sets`, with `version` telling when it changed)."""
+    class means come from the buffer as it stands (`memory_sets`, with `version` telling when it changed).
+    It has no switch of its own: it is on when an enabled component needs "memory" in a task-free run (ER's
+    --replay=buffer, iCaRL's --prototypes: methods.enabled_components), and usage messages name it as that user."""
     provides = ("memory",)
     supports_stream = True
-    reads = ("replay", "prototypes", "budget")  # its users' flags (ER, iCaRL), and the buffer's --budget (in total)
-
-    @staticmethod
-    def enabled(args):
-        return args.task_free and (args.replay == "buffer" or args.prototypes)
-
-    @staticmethod
-    def describe(args):
-        return "--replay=buffer" if args.replay == "buffer" else "--prototypes"
+    supports_academic = False  # (there methods/buffer.py's MemoryBuffer provides "memory")
+    reads = ("budget",)  # the buffer's --budget (methods/buffer.py; here in total)
 
     @staticmethod
     def stamp(args):

@@ -11,12 +11,12 @@ from methods.component import Component
 
 
 def declared(component):
-    """The dests of the flags the component's own add_*args functions declare."""
+    """The dests of the flags (and of the flagless options, set_defaults) the component's own add_*args declare."""
     parser = Parser("x", add_help=False)
     for name, value in vars(component).items():
         if name.startswith("add_") and name.endswith("args") and isinstance(value, staticmethod):
             value.__func__(parser)
-    return {a.dest for a in parser._actions}
+    return {a.dest for a in parser._actions} | set(parser._defaults)
 
 
 def option_reads(cls):
@@ -61,3 +61,14 @@ def test_the_stream_methods_are_the_components_that_support_the_stream():
         if c.stream_label:
             assert (c.stream_label in listed) == c.supports_stream
     assert listed.startswith("None (no method flag)") and "--si" in listed and "--ewc" not in listed
+
+
+def test_a_provider_reads_none_of_its_users_flags():
+    """The memory buffers are switched on by what ER and iCaRL need (Component.needs), not by reading their flags."""
+    args = build_parser().parse_args(["--replay", "buffer", "--prototypes"])
+    users = [c for c in methods.COMPONENTS if "memory" in c.needs(args)]
+    assert {c.__name__ for c in users} == {"ER", "ICaRL"}
+    flags = set().union(*(declared(c) for c in users + [methods.ReplayOptions]))
+    for buffer in (methods.MemoryBuffer, methods.ReservoirBuffer):
+        read = set().union(*(option_reads(k) for k in buffer.__mro__ if k not in (Component, object)))
+        assert not (read | set(buffer.reads)) & flags, f"{buffer.__name__} reads {sorted(read & flags)}"

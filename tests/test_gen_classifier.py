@@ -11,7 +11,11 @@ from methods.gen_classifier import GenerativeClassifier
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
 from models.vae import VAE
 from tests.conftest import CIFAR_CONV_UNITS, tiny, tiny_cifar
+import train.loop as train_loop
+from cli.stamp import param_stamp
+from methods import shared_values
 from train.loop import train
+from train.monitor import Monitor
 from utils.errors import run_cli
 from cli.options import parse
 
@@ -29,16 +33,44 @@ def snapshot(model):
 
 def test_defaults_stamp_and_architecture():
     args = parse(["--gen-classifier"])
-    assert (args.fc_units, args.fc_layers, args.z_dim_gc, args.eval_s, args.lr) == (85, 3, 5, 50, 0.001)
+    assert (args.fc_units_gc, args.fc_lay_gc, args.z_dim_gc, args.eval_s, args.lr_gc) == (85, 3, 5, 50, 0.001)
     perm = parse(["--gen-classifier", "--experiment", "permMNIST"])
-    assert (perm.fc_units, perm.fc_layers, perm.z_dim_gc, perm.lr) == (85, 2, 20, 0.001)
-    assert parse(["--gen-classifier", "--lr", "0.01"]).lr == 0.01
+    assert (perm.fc_units_gc, perm.fc_lay_gc, perm.z_dim_gc, perm.lr_gc) == (85, 2, 20, 0.001)
+    assert parse(["--gen-classifier", "--lr", "0.01"]).lr_gc == 0.01
     assert GenerativeClassifier.stamp(args) == "GenC-z5-S50"
     model = GenerativeClassifier.build_model(args, _Exp(), _Sc())
     vae = model.vaes[0]
     assert len(model.vaes) == 10 and not model.trained.any()
     assert [m.out_features for m in vae.encoder.layers.modules() if isinstance(m, torch.nn.Linear)] == [85, 85]
     assert vae.z_dim == 5 and vae.to_pixels.out_features == 784
+
+
+def test_the_shared_options_keep_their_values_and_the_run_uses_the_vaes():
+    """The VAEs' lr and size are declared (shared_values), not written over --lr / --fc-units / --fc-layers / the
+    log intervals: args (the record) keeps the benchmark's or the user's, the stamp names the VAEs'."""
+    perm = parse(["--gen-classifier", "--experiment", "permMNIST"])
+    assert (perm.lr, perm.fc_units, perm.fc_layers, perm.loss_log, perm.acc_log) == (0.0001, 1000, 3, 5000, 5000)
+    assert shared_values(perm) == {"lr": 0.001, "fc_units": 85, "fc_layers": 2, "loss_log": 500, "acc_log": 500,
+                                   "sample_log": 500}
+    assert param_stamp(perm) == "permMNIST10-class--F2x85--i5000-lr0.001-b128-adam--GenC-z20-S50-s0"
+    given = parse(["--gen-classifier", "--lr", "0.01", "--fc-units", "100", "--fc-layers", "2", "--loss-log", "7"])
+    assert (given.lr, given.fc_units, given.fc_layers, given.loss_log) == (0.01, 100, 2, 7)
+    assert param_stamp(given) == "splitMNIST5-class--F3x85--i2000-lr0.01-b128-adam--GenC-z5-S50-s0"
+    assert "acc_log" in shared_values(given) and "loss_log" not in shared_values(given)
+    free = parse(["--gen-classifier", "--experiment", "permMNIST"], prog="main_task_free", task_free=True)
+    assert shared_values(free) == {"lr": 0.001, "fc_units": 85, "fc_layers": 2}  # no contexts: logs as given
+    assert (free.lr, free.fc_units) == (0.0001, 1000)
+
+
+def test_the_optimizer_and_the_monitor_use_the_vaes_values(data_dir, tmp_path, monkeypatch):
+    learner, experiment = make_learner(data_dir, tmp_path, "--iters", "4")
+    learner.args.lr = 0.5  # a shared --lr that is not the VAEs' (as permMNIST's 0.0001)
+    assert Monitor(learner.args, learner, []).every == {"loss_log": 2, "acc_log": 2, "sample_log": 2}
+    rates = []
+    real = train_loop.make_optimizer
+    monkeypatch.setattr(train_loop, "make_optimizer", lambda params, *a: rates.append(a[1]) or real(params, *a))
+    train(learner, [(0, experiment.train[0])], 4, 8, quiet=True)
+    assert rates == [0.001]
 
 
 class _Exp:
@@ -120,7 +152,7 @@ def test_joint_class_balanced_training_equals_training_each_vae_alone(data_dir, 
         vae = initial[k]
         x = experiment.preprocess(data.images[data.labels == k], 0)
         assert x.shape[0] == 100
-        opt = torch.optim.Adam(vae.parameters(), lr=learner.args.lr, betas=(0.9, 0.999))
+        opt = torch.optim.Adam(vae.parameters(), lr=learner.args.lr_gc, betas=(0.9, 0.999))
         for _ in range(4):  # --iters / classes per context
             opt.zero_grad()
             vae.loss(x).backward()

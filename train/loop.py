@@ -4,7 +4,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from methods.component import Replayed
+from methods.component import Replayed, shared_value
 from utils.nn import LossWatch, make_optimizer
 
 LOG_EVERY = 25  # iterations between progress-bar updates (reading a loss value syncs the device)
@@ -50,7 +50,8 @@ def train(learner, plan, iters, batch_size, update_every=None, after_context=Non
     Returns the seconds spent training each entry of the plan.
     """
     model, components, args = learner.model, learner.components, learner.args
-    optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
+    lr = shared_value(args, "lr", components)  # --lr, or the one a method decides (Component.shared_values)
+    optimizer = make_optimizer(model.parameters(), args.optimizer, lr, args.momentum)
     seconds = []
     watch = LossWatch(LOG_EVERY)  # a non-finite loss stops the run (utils.errors.Diverged)
     needs_scores = all(c.needs_scores for c in components)
@@ -62,7 +63,7 @@ def train(learner, plan, iters, batch_size, update_every=None, after_context=Non
         for component in components:
             component.before_context(context, dataset)
         if args.optimizer == "adam_reset" and step > 0:
-            optimizer = make_optimizer(model.parameters(), args.optimizer, args.lr, args.momentum)
+            optimizer = make_optimizer(model.parameters(), args.optimizer, lr, args.momentum)
         sampler = learner.batch_sampler(dataset, batch_size, context)
         n = context_iterations(components, context, iters)
         bar = tqdm(range(n), desc=f"context {step + 1}/{len(plan)}" if update_every is None else "stream",

@@ -18,8 +18,10 @@ import time
 import torch
 
 from eval.evaluate import accuracy
-from methods.component import Component
+from methods.component import Component, shared_value
 from utils.nn import eval_mode
+
+LOG_INTERVALS = ("loss_log", "acc_log", "sample_log")  # shared options (cli.options), in iterations
 
 
 class Monitor(Component):
@@ -28,6 +30,8 @@ class Monitor(Component):
         super().__init__(args, learner)
         self.test_sets, self.plots = test_sets, plots
         self.t = 0  # iterations so far
+        # the log intervals: the options', or a method's (the Generative Classifier: once per context)
+        self.every = {flag: shared_value(args, flag, learner.components) for flag in LOG_INTERVALS}
         self.sampler = next((c for c in reversed(learner.components) if callable(getattr(c, "sample", None))), None)
         # what was logged: loss terms and accuracies at their log points, samples after each context
         self.loss_iters, self.loss = [], {}          # loss[name] = [(iteration, value)]
@@ -38,12 +42,12 @@ class Monitor(Component):
     def after_iteration(self, context, iteration, losses, batch, replayed):
         self.t += 1
         t = self.t
-        args = self.args
-        if t % args.loss_log == 0:
+        every = self.every
+        if t % every["loss_log"] == 0:
             self._log_loss(t, losses)
-        if t % args.acc_log == 0:
+        if t % every["acc_log"] == 0:
             self._log_accuracy(t)
-        if self.sampler is not None and self.plots is not None and t % args.sample_log == 0:
+        if self.sampler is not None and self.plots is not None and t % every["sample_log"] == 0:
             start = time.perf_counter()
             self.plots.samples(t, self._sample())
             self.seconds += time.perf_counter() - start
