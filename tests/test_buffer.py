@@ -132,3 +132,37 @@ def test_buffer_defaults():
     assert parse(["--replay=buffer"]).budget == 100
     assert parse(["--replay=buffer", "--experiment", "permMNIST"]).budget == 10
     assert parse(["--replay=buffer"]).sample_selection == "random"
+
+
+@pytest.mark.parametrize("argv, task_free, expected", [
+    (["--replay=buffer"], False, ["ER", "MemoryBuffer"]),
+    (["--agem"], False, ["AGEM", "ER", "MemoryBuffer"]),
+    (["--prototypes"], False, ["MemoryBuffer", "ICaRL"]),
+    (["--icarl"], False, ["MemoryBuffer", "ICaRL"]),
+    (["--add-buffer"], False, ["MemoryBuffer"]),
+    (["--replay=all"], False, ["ER"]),
+    (["--bce"], False, ["ICaRL"]),
+    (["--replay=buffer"], True, ["ER", "ReservoirBuffer"]),
+    (["--icarl"], True, ["ER", "ReservoirBuffer", "ICaRL"]),
+    (["--prototypes"], True, ["ReservoirBuffer", "ICaRL"]),
+    (["--agem"], True, ["AGEM", "ER", "ReservoirBuffer"]),
+])
+def test_the_buffer_for_the_mode_is_enabled_by_what_er_and_icarl_need(argv, task_free, expected):
+    """ER's --replay=buffer and iCaRL's --prototypes need "memory": the run enables the memory buffer (task-free:
+    the reservoir) in COMPONENTS order, i.e. hook order."""
+    from methods import enabled_components
+    args = parse(argv, prog="main_task_free" if task_free else "main", task_free=task_free)
+    assert [c.__name__ for c in enabled_components(args)] == expected
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--icarl", "--fromp"], "--icarl cannot be combined with --fromp (FROMP keeps its own memorable points)"),
+    (["--fromp", "--replay=buffer"], "--fromp cannot be combined with --replay=buffer"),
+    (["--fromp", "--add-buffer"], "--add-buffer cannot be combined with --fromp"),
+    (["--icarl", "--gen-classifier"], "--gen-classifier cannot be combined with --icarl"),
+    (["--replay=buffer", "--sample-selection", "fromp"], "--sample-selection=fromp is FROMP's choice"),
+    (["--prototypes", "--sample-selection", "fromp"], "--sample-selection=fromp is FROMP's choice"),
+])
+def test_the_buffer_is_named_as_its_user_in_usage_messages(argv, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse(argv)
