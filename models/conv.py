@@ -1,7 +1,8 @@
 """Convolutional layers in front of the fully connected ones (CIFAR): plain or residual, as in the paper's code.
 
 As there, the classifier's last conv layer is a bare convolution (no batch-norm, no non-linearity: `plain_last`),
-the first layer of a ResNet is a plain conv layer, and `name` is the paper's label of the layers ("C3-5x16-bn"),
+every plain conv layer's convolution has a bias (batch-norm or not; ResNet blocks' convolutions have none with
+batch-norm), the first layer of a ResNet is a plain conv layer, and `name` is the paper's label of the layers ("C3-5x16-bn"),
 which names the file of pre-trained conv layers (models/pretrained.py).
 """
 import torch
@@ -12,15 +13,18 @@ from utils.nn import eval_mode
 NONLINEARITIES = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU}
 
 
-def conv_bn(c_in, c_out, stride, bn, nl):
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=not bn),
+def conv_bn(c_in, c_out, stride, bn, nl, bias=True):
+    """A conv layer: convolution, batch-norm, non-linearity. As in the paper's code, the convolution of a plain layer
+    has a bias even before batch-norm (which makes it redundant while training, but the paper's files hold it); only
+    the convolutions inside ResNet blocks leave it out."""
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=bias),
                          nn.BatchNorm2d(c_out) if bn else nn.Identity(), NONLINEARITIES[nl]())
 
 
 class BasicBlock(nn.Module):
     def __init__(self, c_in, c_out, stride, bn, nl, final_nl=True):
         super().__init__()
-        self.conv1 = conv_bn(c_in, c_out, stride, bn, nl)
+        self.conv1 = conv_bn(c_in, c_out, stride, bn, nl, bias=not bn)
         self.conv2 = nn.Sequential(nn.Conv2d(c_out, c_out, 3, 1, 1, bias=not bn),
                                    nn.BatchNorm2d(c_out) if bn else nn.Identity())
         self.shortcut = nn.Identity() if (stride == 1 and c_in == c_out) else nn.Sequential(
