@@ -2,8 +2,8 @@
 
 As there, the classifier's last conv layer is a bare convolution (no batch-norm, no non-linearity: `plain_last`),
 every plain conv layer's convolution has a bias (batch-norm or not; ResNet blocks' convolutions have none with
-batch-norm), the first layer of a ResNet is a plain conv layer, and `name` is the paper's label of the layers ("C3-5x16-bn"),
-which names the file of pre-trained conv layers (models/pretrained.py).
+batch-norm), the first layer of a ResNet is a plain conv layer, and `name` is the paper's label of the layers
+("C3-5x16-bn"), which names the file of pre-trained conv layers (models/pretrained.py).
 """
 import torch
 from torch import nn
