@@ -35,6 +35,16 @@ class BasicBlock(nn.Module):
         return self.nl(self.conv2(self.conv1(x)) + self.shortcut(x))
 
 
+def _zero_missing_biases(module, state_dict, prefix, *_):
+    """A state saved before plain conv layers had biases (our models and pre-trained files before issue 24) loads
+    with them zero: the function it computed then. Only a bias whose convolution's weight is there is filled in."""
+    for name, m in module.named_modules(prefix=prefix.rstrip(".")):
+        key = f"{name}.bias" if name else "bias"
+        if isinstance(m, nn.Conv2d) and m.bias is not None and key not in state_dict \
+                and (f"{name}.weight" if name else "weight") in state_dict:
+            state_dict[key] = torch.zeros_like(m.bias)
+
+
 class ConvLayers(nn.Module):
     """`depth` layers of 3x3 convolutions; the last `reducing_layers` halve the image and double the channels."""
 
@@ -68,6 +78,7 @@ class ConvLayers(nn.Module):
                      f"{'' if reducing_layers == depth - 1 else f'-rl{reducing_layers}'}{'-' + flags if flags else ''}")
         self.frozen = False
         self.precomputed = False  # True: inputs are already this stack's output (models/features.py)
+        self.register_load_state_dict_pre_hook(_zero_missing_biases)
 
     def freeze(self):
         """No gradients, and batch-norm statistics kept as they are: eval mode even while the model trains."""

@@ -251,3 +251,17 @@ def test_a_file_missing_other_parameters_is_refused(tmp_path):
     torch.save({"state": source}, tmp_path / "C3-5x4-bn-e100")
     with pytest.raises(DataError, match="another shape"):
         load_as_pre_convE(tmp_path)
+
+
+def test_models_saved_before_the_biases_load_with_zero_biases():
+    """A whole model saved before issue 24 (mM-<stamp>.pt, e.g. for --test) lacks the same biases."""
+    model = torch.nn.Sequential(randomized(ConvLayers(3, channels=4)), torch.nn.Linear(2, 2))
+    old = {k: v for k, v in model.state_dict().items() if not (k.startswith("0.layers.") and k.endswith(".0.bias"))}
+    assert len(old) == len(model.state_dict()) - 4
+    fresh = torch.nn.Sequential(ConvLayers(3, channels=4), torch.nn.Linear(2, 2))
+    fresh.load_state_dict(old)  # strict: nothing missing
+    assert all(torch.equal(fresh.state_dict()[k], old[k]) for k in old)
+    assert all(not fresh.state_dict()[f"0.layers.{i}.0.bias"].any() for i in range(4))
+    del old["0.layers.2.0.weight"]  # a missing weight is still an error
+    with pytest.raises(RuntimeError, match="Missing key"):
+        fresh.load_state_dict(old)
