@@ -212,6 +212,7 @@ def test_silent_visdom_server_costs_seconds_and_one_warning(capsys):
             plots.losses(t, {"current": 1.0})
             plots.accuracies(t, [0.5, 0.5])
         elapsed = time.time() - start
+    assert plots.flush(timeout=10)  # plots are sent in the background: wait for the sender to give up
     err = capsys.readouterr().err
     assert elapsed < 10 and plots.vis is None
     assert err.count("warning: no visdom server") == 1 and "no answer within" in err
