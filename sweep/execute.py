@@ -21,7 +21,7 @@ from cli.stamp import param_stamp
 from sweep import preview, stored
 from sweep.progress import Progress
 from utils import io
-from utils.errors import Diverged, Interrupted, OutputError, UsageError
+from utils.errors import Diverged, Interrupted, UsageError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_THREADS = 1     # torch threads per run unless --threads: fixed, so --workers cannot change the numbers
@@ -127,6 +127,9 @@ class _Sweep:
 
     def done(self, job, outcome):
         group = self.by_path[job.path]
+        result = outcome.get("result") or {}
+        if result.get("results_saved") is False:  # not where a later call finds it: not one of this sweep's results
+            outcome = {"error": "; ".join(result.get("output_errors", ["its results could not be written"]))}
         try:
             if "error" in outcome:
                 for j in group:
@@ -138,10 +141,7 @@ class _Sweep:
             for line in result.get("output_errors", []):  # a side output failed: the result still counts
                 self.say(f"note: {_label(job)} (seed {job.seed}): {line}")
             if not os.path.exists(job.path):  # a run on another machine: keep its result here too
-                try:
-                    io.write_json(job.path, result)
-                except OutputError as e:
-                    self.say(f"note: {_label(job)} (seed {job.seed}): {e}")
+                io.write_json(job.path, result)
             for j in group:
                 j.result = result
             self.finished += 1
