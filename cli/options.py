@@ -7,12 +7,13 @@ import argparse
 import importlib.util
 import math
 import sys
+from contextlib import contextmanager
 
 import methods
 from data.experiments import EXPERIMENTS, PROTOCOL
 from data.stream import STREAMS, check_stream
 from utils import argtypes as t
-from utils.errors import UsageError
+from utils.errors import Diverged, UsageError
 
 
 class Parser(argparse.ArgumentParser):
@@ -276,6 +277,58 @@ def parse(argv=None, prog="main", components=None, steps=None, task_free=False):
     for component in components:
         component.validate(args)
     return args
+
+
+def raised_options(args, argv, prog="main", task_free=False, components=None):
+    """[(flag, value, default)] of the float options given in `argv` (probabilities aside) whose value is above
+    their default for this run (the parser's, else the one the paper's defaults fill in): the step sizes and loss
+    weights that may have made a run diverge. Found through the parser's actions: no method's flag by name."""
+    components = methods.COMPONENTS if components is None else components
+    parser = build_parser(prog, task_free=task_free)
+    quiet = build_parser(prog, task_free=task_free)
+    for action in quiet._actions:
+        action.default = argparse.SUPPRESS
+    try:
+        given = vars(quiet.parse_known_args(argv)[0])
+    except SystemExit:
+        return []
+    found = []
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest not in given or not isinstance(value, float) or action.type is t.probability:
+            continue
+        default = action.default
+        if default is None:  # filled by the paper's defaults: what they give without this option
+            plain = argparse.Namespace(**{**vars(args), action.dest: None})
+            try:
+                set_defaults(plain)
+                for component in components:
+                    component.set_defaults(plain)
+            except Exception:  # a default that needs this option: none to compare with
+                continue
+            default = getattr(plain, action.dest)
+        if isinstance(default, (int, float)) and value > default:
+            found.append((action.option_strings[0], value, default))
+    return found
+
+
+def divergence_hint(args, argv, prog="main", task_free=False):
+    """What a diverged run's line suggests: smaller values of the options this run raised, else a smaller --lr."""
+    raised = raised_options(args, argv, prog, task_free)
+    if not raised:
+        return "try a smaller --lr"
+    named = [f"{flag} (this run: {value:g}, default {default:g})" for flag, value, default in raised]
+    return f"try a smaller {named[0]}" if len(named) == 1 else f"try smaller values of {', '.join(named)}"
+
+
+@contextmanager
+def hinting_divergence(args, argv, prog="main", task_free=False):
+    """Inside the block, a Diverged error's hint names the options this run raised (divergence_hint)."""
+    try:
+        yield
+    except Diverged as e:
+        e.hint = divergence_hint(args, sys.argv[1:] if argv is None else argv, prog, task_free)
+        raise
 
 
 def argv_of(options, prog="main", task_free=False):

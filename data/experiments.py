@@ -1,4 +1,5 @@
 """The paper's context sets: split MNIST, permuted MNIST, split CIFAR-10 and split CIFAR-100."""
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,10 @@ def build_experiment(name, n_contexts, data_dir, seed=0, device="cpu", normalize
             splits[split] = [TensorSet.of_context(images, labels + c * cpc, c) for c in range(n_contexts)]
     else:
         order = class_order(total, seed)
+        if cpc * n_contexts < total:  # as in the paper's code, the classes that fill no context are not used
+            left = sorted(order[cpc * n_contexts:])
+            print(f"warning: {name} with {n_contexts} contexts of {cpc} classes leaves out class"
+                  f"{'es' if len(left) > 1 else ''} {', '.join(map(str, left))}", file=sys.stderr, flush=True)
         new_label = torch.empty(total, dtype=torch.long)
         new_label[torch.tensor(order)] = torch.arange(total)
         mean_std = NORMALISATION.get(name) if normalize else None

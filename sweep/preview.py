@@ -41,7 +41,7 @@ def survey(jobs, expect, parallel):
         if job.path in first:
             continue
         first[job.path] = job
-        state, record = stored.inspect(job.path, job.stamp, expect)
+        state, record = stored.inspect(job.path, job.stamp, expect, job.args)
         states[job.path] = {"done": "done", "diverged": "diverged"}.get(state, "to run")
         if state == "done":
             recorded[job.path] = record["seconds"]["total"]

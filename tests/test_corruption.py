@@ -177,3 +177,31 @@ def test_valid_synthetic_data_still_loads(tmp_path):
     assert x.shape == (1000, 1, 28, 28) and int(y.max()) == 9
     write_idx(os.path.join(root, RAW, LABELS), np.arange(1000) % 10)
     assert mnist.load_mnist(root)[1].tolist()[:3] == [0, 1, 2]
+
+
+def test_swapped_mnist_train_and_test_files_one_line(tmp_path, capsys):
+    root = _data(tmp_path)  # 1000 training images, 30 test images
+    raw = os.path.join(root, RAW)
+    for kind in ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz"):  # the two sets' files swapped
+        os.rename(os.path.join(raw, f"train-{kind}"), os.path.join(raw, "tmp"))
+        os.rename(os.path.join(raw, f"t10k-{kind}"), os.path.join(raw, f"train-{kind}"))
+        os.rename(os.path.join(raw, "tmp"), os.path.join(raw, f"t10k-{kind}"))
+    line = _run(capsys, root, tmp_path)
+    assert "look swapped" in line and "30" in line and "1000" in line
+    with pytest.raises(DataError, match="look swapped"):  # whichever set is read first
+        mnist.load_mnist(root, train=False)
+
+
+@pytest.mark.parametrize("which", ["data folder", "CIFAR folder"])
+def test_cifar_folder_that_is_a_file_one_line(tmp_path, capsys, which):
+    root = _cifar(tmp_path)
+    folder = os.path.join(root, "cifar-10-batches-py")
+    if which == "data folder":
+        shutil.rmtree(root)
+        folder = root
+    else:
+        shutil.rmtree(folder)
+    with open(folder, "w") as f:
+        f.write("not a folder")
+    line = _run(capsys, root, tmp_path, "--experiment=CIFAR10")
+    assert f"data folder {folder} is a file, not a folder" in line
