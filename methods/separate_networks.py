@@ -12,7 +12,7 @@ import copy
 
 import torch
 
-from data.experiments import PROTOCOL
+from data.benchmarks import benchmark
 from methods.component import Component
 from models.classifier import build_classifier
 from models.separate import SeparateClassifiers
@@ -77,6 +77,6 @@ def _shared_parameters(args, experiment, scenario):
     """Parameters of the shared network of the paper's protocol (default --fc-units) for this experiment, built on
     the meta device: no memory used, nothing drawn from the random number generators."""
     shared = copy.copy(args)
-    shared.separate_networks, shared.fc_units = False, PROTOCOL[args.experiment]["fc_units"]
+    shared.separate_networks, shared.fc_units = False, benchmark(args.experiment).protocol["fc_units"]
     with torch.device("meta"):
         return count_parameters(build_classifier(shared, experiment, scenario))
