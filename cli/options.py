@@ -9,7 +9,7 @@ import math
 import sys
 
 import methods
-from data.benchmarks import BENCHMARKS, benchmark
+from data.benchmarks import BENCHMARKS, of
 from data.stream import STREAMS, check_stream
 from methods.component import STREAM_METHODS
 from utils import argtypes as t
@@ -151,7 +151,7 @@ def build_parser(prog="main", description="Continual learning: one experiment in
 
 
 def set_defaults(args):
-    b = benchmark(args.experiment)
+    b = of(args)
     args.normalize = args.normalize and b.normalisation is not None
     b.set_defaults(args)
     args.contexts = b.contexts if args.contexts is None else args.contexts
@@ -196,9 +196,9 @@ def own_options(b):
 
 
 def validate(args):
-    b = benchmark(args.experiment)
+    b = of(args)
     for other in BENCHMARKS.values():
-        given = [d for d in own_options(other) if other is not b and getattr(args, d, None) is not None]
+        given = [d for d in own_options(other) if other.name != b.name and getattr(args, d, None) is not None]
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} only applies to --experiment={other.name}")
     if args.contexts < 1:
@@ -343,8 +343,8 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
                                      if a.dest not in NOT_HYPER]))
     shared_titles = {"General", "Problem Specification", "Parameters Main Model", "Training Parameters",
                      "Evaluation Parameters", "Stream Options (task-free)"}
-    b = benchmark(args.experiment)
-    foreign = {d for other in BENCHMARKS.values() if other is not b for d in own_options(other)}
+    b = of(args)
+    foreign = {d for other in BENCHMARKS.values() if other.name != b.name for d in own_options(other)}
     # defaults that the paper does not give for this benchmark: where they come from instead
     origin = {**({} if b.published else dict.fromkeys(b.protocol, "no published value")), **b.origin}
     shown = set()

@@ -1,11 +1,11 @@
 """The parameter stamp: a name for a run made from every option that changes its result."""
-from data.benchmarks import benchmark
+from data.benchmarks import of
 from methods import enabled_components
 from methods.component import num
 
 
 def problem_stamp(args):
-    b = benchmark(args.experiment)
+    b = of(args)
     s = f"{args.experiment}{args.contexts}{b.stamp(args)}-{args.scenario}"
     if args.singlehead:
         s += "-sh"

@@ -13,8 +13,8 @@ from data.preprocess import Preprocess
 from data.tensorset import TensorSet
 
 
-def classes_per_context(experiment, n_contexts):
-    return benchmark(experiment).classes_per_context(n_contexts)
+def classes_per_context(experiment, n_contexts, settings=None):
+    return benchmark(experiment, settings).classes_per_context(n_contexts)
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Experiment:
     test: list
     preprocess: Preprocess
     class_order: list    # original class of each global label (split experiments)
+    normalisation: dict = None  # per-channel mean and std the inputs are normalised with, if they are
 
 
 def class_order(n_classes, seed):
@@ -42,7 +43,7 @@ def class_order(n_classes, seed):
 def build_experiment(name, n_contexts, data_dir, seed=0, device="cpu", normalize=True, **settings):
     """The contexts of benchmark `name` (data/benchmarks/), as TensorSets on `device`; `settings`: the benchmark's
     own options (Benchmark.settings)."""
-    b = benchmark(name)
+    b = benchmark(name, settings)
     cpc = b.classes_per_context(n_contexts)
     preprocess = b.preprocess(n_contexts, seed, normalize, **settings)
     splits = {}
@@ -65,8 +66,10 @@ def build_experiment(name, n_contexts, data_dir, seed=0, device="cpu", normalize
                 index = ((labels >= c * cpc) & (labels < (c + 1) * cpc)).nonzero().squeeze(1)
                 sets.append(TensorSet.of_context(images[index].to(device), labels[index].to(device), c))
             splits[split] = sets
+    norm = None if preprocess.mean is None else {"mean": preprocess.mean.flatten().tolist(),
+                                                 "std": preprocess.std.flatten().tolist()}
     return Experiment(name, n_contexts, cpc, b.image_size, b.channels, splits["train"], splits["test"],
-                      preprocess.to(device), order)
+                      preprocess.to(device), order, norm)
 
 
 # single-context data sets for pre-training (./main_pretrain.py): name -> (classes, image size, channels)

@@ -14,6 +14,7 @@ from collections import namedtuple
 
 import torch
 
+from data.benchmarks import settings_of
 from data.experiments import build_experiment
 from data.scenario import Scenario
 from data.stream import Stream, StreamData, context_probs
@@ -55,7 +56,7 @@ def build(args):
     set_seed(args.seed)
     device = choose_device(args.cuda)
     experiment = build_experiment(args.experiment, args.contexts, data_dir(args.data_dir), args.seed, device,
-                                  args.normalize)
+                                  args.normalize, **settings_of(args))
     seconds = time.perf_counter() - start
     learner = build_learner(args, experiment, device)
     return Setup(learner, learner.experiment, device, seconds)
@@ -142,6 +143,8 @@ def fit(args, stamp, setup, start):
         seconds["report"] = report(args, stamp, matrix, monitor)
     seconds["total"] = time.perf_counter() - start
     extra = {} if save_error is None else {"model_saved": False}
+    if data.normalisation is not None:  # (own data: computed from its training set)
+        extra["normalisation"] = data.normalisation
     if monitor is not None:
         extra["training_log"] = monitor.history()
     if args.task_free:

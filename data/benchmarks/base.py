@@ -29,6 +29,10 @@ class Benchmark:
     normalisation = None  # per-channel ((means), (stds)) applied with --norm (CIFAR), else None
     pretrain = "MNIST"  # the ./main_pretrain.py --experiment whose conv layers fit its input
 
+    def bound(self, settings):
+        """The benchmark for these settings of its own options: itself, unless its sizes come from the data."""
+        return self
+
     def read(self, data_dir, train):
         """(uint8 images [N, channels, size, size] on the CPU, int64 labels [N] in 0..classes-1)."""
         raise NotImplementedError
