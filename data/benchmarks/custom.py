@@ -242,19 +242,20 @@ def decode(folder, split, classes):
             raise DataError(f"{root} holds no images")
         files += [(os.path.join(root, f), label) for f in found]
     images, size, colour = [], None, False
-    for path, _ in tqdm(files, desc=f"decoding {split} images (once)", leave=False, dynamic_ncols=True):
-        try:
-            with Image.open(path) as im:
-                im.load()
-                colour = colour or im.mode not in ("1", "L", "LA", "I", "I;16", "F")
-                images.append(im.convert("RGB"))
-        except (UnidentifiedImageError, OSError) as e:
-            raise DataError(f"cannot read image {path} ({type(e).__name__})") from None
-        w, h = images[-1].size
-        size = size or (w, h)
-        if (w, h) != size or w != h:
-            raise DataError(f"{path} is {w}x{h} pixels; the images must all be square and of one size "
-                            f"({size[0]}x{size[1]} as the first)")
+    with tqdm(files, desc=f"decoding {split} images (once)", leave=False, dynamic_ncols=True, disable=None) as bar:
+        for path, _ in bar:  # (the bar closes before an error's line)
+            try:
+                with Image.open(path) as im:
+                    im.load()
+                    colour = colour or im.mode not in ("1", "L", "LA", "I", "I;16", "F")
+                    images.append(im.convert("RGB"))
+            except (UnidentifiedImageError, OSError) as e:
+                raise DataError(f"cannot read image {path} ({type(e).__name__})") from None
+            w, h = images[-1].size
+            size = size or (w, h)
+            if (w, h) != size or w != h:
+                raise DataError(f"{path} is {w}x{h} pixels; the images must all be square and of one size "
+                                f"({size[0]}x{size[1]} as the first)")
     x = np.stack([np.asarray(im) for im in images]).transpose(0, 3, 1, 2)
     x = x if colour else x[:, :1]
     return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor([label for _, label in files])
