@@ -9,23 +9,17 @@ and <results-dir>/hyperParams-task-free-<problem>.csv/.json. Runs are ./main_tas
 """
 import sys
 
-from compare_hyperParams import TWENTIETHS, Grid, run_grids
-from sweep import Method
-from utils.errors import run_cli
+from sweep import run_cli
+from sweep.catalogue import TASK_FREE_GRIDS
+from sweep.grid import GridSearch
 
-DROPS = ("no_xdg", "no_si")
-SI_C = [10.0 ** k for k in range(-3, 8)]  # 0.001 ... 1e7
-
-GRIDS = [
-    Grid(Method("XdG", "--xdg --gating-prop={value:g}", ("task",), "no_xdg", color="deepskyblue"),
-         "gating_prop", {"*": TWENTIETHS}, log=False),
-    Grid(Method("SI", "--si --c={value:g}", drop="no_si", color="yellowgreen"), "c", {"*": SI_C}),
-]
+SWEEP = GridSearch("compare_hyperParams_task_free",
+                   "Grid searches of the methods' hyper-parameters on a task-free stream.", ("no_xdg", "no_si"),
+                   task_free=True, grids=TASK_FREE_GRIDS)
 
 
-def main(argv=None, grids=GRIDS):
-    return run_grids(argv, grids, "compare_hyperParams_task_free",
-                     "Grid searches of the methods' hyper-parameters on a task-free stream.", DROPS, task_free=True)
+def main(argv=None, **changes):
+    return SWEEP.run(argv, **changes)
 
 
 if __name__ == "__main__":

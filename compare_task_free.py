@@ -12,11 +12,9 @@ summary-task-free-<problem>.*, and the pdf's second page is the average accuracy
 """
 import sys
 
-import compare
-import sweep
-from utils.errors import UsageError, run_cli
-
-DROPS = ("no_context_spec", "no_si", "no_agem")
+from sweep import UsageError, run_cli
+from sweep.catalogue import TASK_FREE_METHODS
+from sweep.compare import Comparison
 
 
 def positive(text):
@@ -35,10 +33,13 @@ def add_args(group):
                             "iteration N (default: %(default)s)")
 
 
-def main(argv=None, methods=None):
-    return compare.run_comparison(argv, sweep.TASK_FREE_METHODS if methods is None else methods, "compare_task_free",
-                                  "Compare continual-learning methods on a task-free stream, over seeds.", DROPS,
-                                  add_args=add_args, fmt=("replay_update",), task_free=True)
+SWEEP = Comparison("compare_task_free", "Compare continual-learning methods on a task-free stream, over seeds.",
+                   ("no_context_spec", "no_si", "no_agem"), add_args, task_free=True, methods=TASK_FREE_METHODS,
+                   fmt=("replay_update",))
+
+
+def main(argv=None, **changes):
+    return SWEEP.run(argv, **changes)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The plan of many sweeps at once, in one process: what `./all_results.sh --plan` prints. It reads command lines
 (one per line, shell-quoted: ./compare.py ..., ./compare_hyperParams.py ..., ./main_pretrain.py ...) on stdin,
-prints each sweep's plan (their --plan) and adds them up. It runs nothing.
+prints each sweep's plan (their --plan) and adds them up. It runs nothing. A sweep script is any script that
+declares SWEEP (sweep/script.py), found by its path on the command line: a new one needs no edit here.
 
     ./all_results.sh --plan [options for every command]
     printf '%s\\n' "./compare.py --experiment=splitMNIST --scenario=task --plan" | ./plan_all.py
 """
-import importlib
 import math
 import os
 import shlex
@@ -14,10 +14,10 @@ import sys
 import time
 
 import sweep
-from sweep import cost
+from sweep import cost, script
 from utils.errors import UsageError, run_cli
 
-SWEEPS = ("compare", "compare_hyperParams", "compare_replay", "compare_task_free", "compare_hyperParams_task_free")
+ROOT = os.path.dirname(os.path.abspath(__file__))
 CIFAR10_TRAIN = 50000
 
 
@@ -40,16 +40,18 @@ def main(argv=None):
     wall, pretrain = 0.0, []
     for line in lines:
         words = shlex.split(line)
-        name = os.path.splitext(os.path.basename(words[0]))[0]
-        if name == "main_pretrain":
+        path = os.path.join(ROOT, words[0])
+        if os.path.basename(path) == "main_pretrain.py":
             pretrain.append(pretrain_seconds(words[1:]))
             print(f"plan: {line.strip()}: to run, ~{cost.duration(pretrain[-1])} (cost model)\n")
             continue
-        if name not in SWEEPS:
-            raise UsageError(f"{words[0]}: not one of the sweep scripts ({', '.join(SWEEPS)}) or ./main_pretrain.py")
+        module = script.load(path)
+        if module is None:
+            raise UsageError(f"{words[0]}: not a sweep script (found: {', '.join(script.find(ROOT))}) "
+                             "or ./main_pretrain.py")
         argv = [w for w in words[1:] if w != "--plan"] + ["--plan"]
         try:
-            importlib.import_module(name).main(argv)
+            module.main(argv)
             raise UsageError(f"{words[0]} did not stop at its plan")
         except sweep.Planned as planned:
             s = planned.survey

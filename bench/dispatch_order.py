@@ -17,7 +17,7 @@ from sweep import preview  # noqa: E402
 
 
 def jobs_of(argv):
-    s = sweep.setup(argv, "compare", "", compare.DROPS)
+    s = sweep.setup(argv, "compare", "", compare.SWEEP.drops)
     jobs = []
     for method in sweep.PAPER_METHODS:
         if sweep.applies(method, s.args.scenario, s.sweep):

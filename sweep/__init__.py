@@ -1,15 +1,19 @@
-"""Sweeps of ./main.py runs (methods x seeds x hyper-parameter values), shared by compare.py, compare_hyperParams.py
-and compare_replay.py, split by concern:
-    catalogue  the paper's methods, as ./main.py flags           plan     command line -> runs (Jobs)
-    execute    running them: here, in a process pool, on Ray     summary  statistics and table files
-    plots      the pdf pages                                       cost     what runs cost before they run
-    preview    --plan                                              progress the sweep's progress bar
+"""Sweeps of ./main.py and ./main_task_free.py runs (methods x seeds x hyper-parameter values). The sweep scripts
+(compare*.py) only declare one of the kinds below as SWEEP and run it. Split by concern:
+    script     what a sweep script is; the output tail            catalogue  the paper's methods and grids, by name
+    compare    kind: methods over seeds                           grid       kind: hyper-parameter grids
+    budgets    kind: methods over memory budgets                  plan       command line -> runs (Jobs)
+    execute    running them: here, in a process pool, on Ray      summary    statistics and table files
+    plots      the pdf pages                                      cost       what runs cost before they run
+    preview    --plan                                             progress   the sweep's progress bar
+    stored     reusable results and claims on them
 """
-from sweep.catalogue import DROP_HELP, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, Method, applies  # noqa: F401
+from sweep.catalogue import (DROP_HELP, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, Grid, Method,  # noqa: F401
+                             applies, method)
 from sweep.execute import DEFAULT_THREADS, execute, report_failures, run_all, run_one  # noqa: F401
 from sweep.preview import Planned  # noqa: F401
 from sweep.plan import (Job, Setup, budget_list, check_methods, check_owned, cost_of, make_jobs,  # noqa: F401
                         method_jobs, method_tokens, owned_tokens, setup, try_parse)
 from sweep.plots import new_figure, pdf_pages, save_page  # noqa: F401
 from sweep.summary import accuracies, mean_sem, so_far_curve, summary_name, title_of, write_table  # noqa: F401
-from utils.errors import UsageError  # noqa: F401
+from utils.errors import UsageError, run_cli  # noqa: F401

@@ -60,7 +60,8 @@ def inspect(path, stamp, expect):
         return "diverged", record
     if record["status"] != "finished":
         return "rerun", f"its status is {record['status']!r}"
-    one_phase = bool(options.get("joint")) or "stream" in options  # joint training, a task-free stream
+    # joint training, a task-free stream (records stored before options had task_free have the stream's options)
+    one_phase = bool(options.get("joint")) or options.get("task_free", "stream" in options)
     problem = _matrix_problem(record["accuracy_matrix"], options["contexts"], one_phase)
     if problem is None and not _number(record["average_accuracy"]):
         problem = "its average accuracy is not a number"

@@ -305,14 +305,14 @@ def test_usage_errors(flags, message):
 
 
 def test_compare_no_longer_leaves_bir_out(tmp_path):
-    from sweep import PAPER_METHODS, make_jobs
-    bir = next(m for m in PAPER_METHODS if m.name == "BI-R")
+    from sweep import make_jobs, method
+    bir = method("BI-R")
     jobs = make_jobs(("BI-R",), bir.flags.split(), ["--scenario=class"], [2], str(tmp_path))
     assert jobs is not None and "CondVAE" in jobs[0].stamp
     cifar = ["--experiment=CIFAR100", "--scenario=class", "--pre-convE", "--freeze-convE", "--seed-to-ltag"]
     jobs = make_jobs(("BI-R",), bir.flags.split(), cifar, [2], str(tmp_path))
     assert jobs is not None and "CondVAE=z100-GMMpc_cg0.7" in jobs[0].stamp  # the paper's CIFAR-100 dg_prop
-    from compare_hyperParams import GRIDS
+    from sweep.catalogue import GRIDS
     grid = next(g for g in GRIDS if g.method.name == "BI-R")
     for value in grid.values_for("CIFAR100"):  # the paper's dg_prop grid, 0 ... 0.9, runs on CIFAR-100 too
         flags = grid.method.flags.format(value=value).split()

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import ROOT, run_script, tiny
 
 pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # Ray clusters
 
 # the head declares a lost node dead within a few seconds (Ray's defaults take about 30 s)
 FAST_HEALTH = {"RAY_health_check_initial_delay_ms": "1000", "RAY_health_check_period_ms": "500",

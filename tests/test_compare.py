@@ -62,6 +62,7 @@ def serial(data_dir, tmp_path_factory):
                 again=again, after_again=mtimes(result_files(base)))
 
 
+@pytest.mark.slow
 def test_resume_after_kill_recomputes_nothing_and_loses_nothing(serial):
     assert 1 <= len(serial["before_resume"]) < 4, "the sweep was not stopped half-way"
     assert serial["resumed"].returncode == 0, serial["resumed"].stderr
@@ -90,6 +91,7 @@ def _same_runs(serial, base_b, seeds=(0, 1)):
         assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+@pytest.mark.slow
 def test_parallel_gives_the_same_numbers_as_serial(serial, data_dir, tmp_path):
     r = run_script("compare.py", *options(data_dir, tmp_path), "--n-seeds", "2", "--workers", "2")
     assert r.returncode == 0, r.stderr
@@ -104,6 +106,7 @@ def test_parallel_gives_the_same_numbers_as_serial(serial, data_dir, tmp_path):
     assert threads == {sweep.DEFAULT_THREADS}
 
 
+@pytest.mark.slow
 def test_summary_table_csv_json_and_pdf(serial):
     base = serial["base"]
     runs = [json.loads(p.read_text()) for p in result_files(base)]
@@ -134,13 +137,14 @@ def test_summary_table_csv_json_and_pdf(serial):
     assert not list((base / "plots").glob(".tmp-*"))
 
 
+@pytest.mark.slow
 def test_failed_run_is_reported_and_the_sweep_goes_on(serial, data_dir, capsys):
     base = serial["base"]
-    methods = [sweep.PAPER_METHODS[0],
+    methods = [sweep.method("None"),
                Method("Broken", "--test --fc-units=7"),          # parses, fails at run time: no saved model
                Method("Future", "--not-a-flag-yet"),             # not (yet) an option of main.py: left out
                Method("Abbreviated", "--single"),                # argparse would take it for --singlehead
-               sweep.PAPER_METHODS[1]]
+               sweep.method("Joint")]
     code = compare.main([*options(data_dir, base), "--n-seeds", "2", "--workers", "2",
                          "--methods", "None,Joint,Broken,Future,Abbreviated"], methods=methods)
     out = capsys.readouterr().out
@@ -152,24 +156,26 @@ def test_failed_run_is_reported_and_the_sweep_goes_on(serial, data_dir, capsys):
 
 
 def test_method_flags_and_routed_options(data_dir, tmp_path):
-    s = sweep.setup([*options(data_dir, tmp_path), "--lambda=7"], "compare", "", compare.DROPS, [("--lambda", ["EWC"])])
+    s = sweep.setup([*options(data_dir, tmp_path), "--lambda=7"], "compare", "", compare.SWEEP.drops,
+                    [("--lambda", ["EWC"])])
     ewc = Method("EWC", "--singlehead", owns=("--lambda",))
     assert sweep.owned_tokens(s.sweep, ewc) == ["--lambda=7"]
-    assert sweep.owned_tokens(s.sweep, sweep.PAPER_METHODS[0]) == []
+    assert sweep.owned_tokens(s.sweep, sweep.method("None")) == []
     assert "--lambda=7" not in s.shared
-    joint = sweep.method_jobs(s, sweep.PAPER_METHODS[1])
+    joint = sweep.method_jobs(s, sweep.method("Joint"))
     assert joint[0].argv[-1] == "--seed=0" and "--iters=40" in joint[0].tokens and "JOINT" in joint[0].stamp
-    drop = sweep.setup([*options(data_dir, tmp_path), "--no-reg"], "compare", "", compare.DROPS)
-    assert not sweep.applies(sweep.PAPER_METHODS[4], "task", drop.sweep)          # EWC dropped by --no-reg
-    assert not sweep.applies(sweep.PAPER_METHODS[2], "class", drop.sweep)         # Separate Networks: task only
+    drop = sweep.setup([*options(data_dir, tmp_path), "--no-reg"], "compare", "", compare.SWEEP.drops)
+    assert not sweep.applies(sweep.method("EWC"), "task", drop.sweep)                 # dropped by --no-reg
+    assert not sweep.applies(sweep.method("Separate Networks"), "class", drop.sweep)  # task only
     with pytest.raises(SystemExit) as e:
-        sweep.setup([*options(data_dir, tmp_path), "--experiment=nope"], "compare", "", compare.DROPS)
+        sweep.setup([*options(data_dir, tmp_path), "--experiment=nope"], "compare", "", compare.SWEEP.drops)
     assert e.value.code == 2
 
 
+@pytest.mark.slow
 def test_grid_and_budget_sweeps(serial, data_dir, capsys):
     base = serial["base"]
-    grid = compare_hyperParams.Grid(Method("LR", "--lr={value:g}"), "lr", {"*": [0.0001, 0.01]})
+    grid = sweep.Grid(Method("LR", "--lr={value:g}"), "lr", {"*": [0.0001, 0.01]})
     code = compare_hyperParams.main([*options(data_dir, base), "--workers", "1", "--methods", "None,LR"],
                                     grids=[grid])
     out = capsys.readouterr().out

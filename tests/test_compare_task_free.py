@@ -2,13 +2,14 @@
 ./main_task_free.py runs (method list, --replay-update, table/CSV/JSON/pdf, resume)."""
 import json
 
+import pytest
+
 import compare_hyperParams_task_free
 import compare_task_free
 import sweep
-from compare_hyperParams import Grid
-from sweep import Method
+from sweep import Grid, Method
 from tests.conftest import tiny
-
+from utils.errors import run_cli
 
 
 def one_summary(base, prefix):
@@ -17,11 +18,13 @@ def one_summary(base, prefix):
     assert len(found) == 1, found
     return found[0].with_suffix("")
 
+
 def options(data_dir, base, *extra):
     return tiny(data_dir, base, "--contexts", "2", "--iters", "20", "--fc-units", "20", "--fuzziness", "5",
                 "--update-every", "10", "--threads", "1", "--workers", "1", *extra)
 
 
+@pytest.mark.slow
 def test_comparison_table_files_replay_update_and_resume(data_dir, tmp_path, capsys):
     argv = options(data_dir, tmp_path, "--methods", "None,ER,Joint", "--replay-update", "5")
     assert compare_task_free.main(argv) == 0
@@ -56,9 +59,10 @@ def test_method_list_by_scenario_and_drops():
 
 
 def test_bad_replay_update_is_one_line(data_dir, tmp_path, capsys):
-    from tests.conftest import run_script
-    r = run_script("compare_task_free.py", *options(data_dir, tmp_path, "--replay-update", "0"))
-    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--replay-update=0" in r.stderr
+    with pytest.raises(SystemExit) as e:
+        run_cli(compare_task_free.main, options(data_dir, tmp_path, "--replay-update", "0"))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.strip().count("\n") == 0 and "--replay-update=0" in err
 
 
 def test_grids_with_none_as_value_zero(data_dir, tmp_path, capsys):
@@ -66,7 +70,7 @@ def test_grids_with_none_as_value_zero(data_dir, tmp_path, capsys):
                   {"*": [0.0, 0.5]}, log=False),
              Grid(Method("SI", "--si --c={value:g}", drop="no_si"), "c", {"*": [1.0, 100.0]})]
     argv = options(data_dir, tmp_path, "--scenario", "task")
-    assert compare_hyperParams_task_free.main(argv, grids) == 0
+    assert compare_hyperParams_task_free.main(argv, grids=grids) == 0
     out = capsys.readouterr().out
     assert "param list (gating_prop): [0, 0.0, 0.5]" in out and "param list (c): [0, 1.0, 100.0]" in out
     assert out.count("---> ") == 2
@@ -75,5 +79,6 @@ def test_grids_with_none_as_value_zero(data_dir, tmp_path, capsys):
     assert [(r["method"], r["value"]) for r in rows] == [("None", 0), ("XdG", 0.0), ("XdG", 0.5), ("SI", 1.0),
                                                           ("SI", 100.0)]
     assert (tmp_path / "plots" / f"{stem.name}.pdf").exists()
-    assert compare_hyperParams_task_free.SI_C[0] == 1e-3 and compare_hyperParams_task_free.SI_C[-1] == 1e7
-    assert len(compare_hyperParams_task_free.GRIDS[0].values["*"]) == 20
+    xdg, si = compare_hyperParams_task_free.SWEEP.grids
+    assert si.values["*"][0] == 1e-3 and si.values["*"][-1] == 1e7
+    assert len(xdg.values["*"]) == 20

@@ -174,8 +174,8 @@ def test_end_to_end_learns_and_test_reloads_to_identical_predictions(data_dir, t
 def test_compare_runs_it_in_class_il_only(tmp_path, capsys):
     from argparse import Namespace
 
-    from sweep import PAPER_METHODS, applies, make_jobs
-    method = next(m for m in PAPER_METHODS if m.name == "Generative Classifier")
+    from sweep import applies, make_jobs, method as lookup
+    method = lookup("Generative Classifier")
     assert [applies(method, s, Namespace()) for s in ("task", "domain", "class")] == [False, False, True]
     jobs = make_jobs((method.name,), ["--gen-classifier"], ["--scenario=class"], [2], str(tmp_path))
     assert jobs and "GenC-z5-S50" in jobs[0].stamp
@@ -189,13 +189,13 @@ def test_compare_runs_it_in_class_il_only(tmp_path, capsys):
 def test_compare_passes_eval_s_to_the_generative_classifier_only(data_dir, tmp_path):
     import compare
     import sweep
-    from sweep import PAPER_METHODS
+    from sweep import method
     owned = [("--eval-s", ["Generative Classifier"])]
     s = sweep.setup(["--data-dir", data_dir, "--results-dir", str(tmp_path), "--eval-s=10000"], "compare", "",
-                    compare.DROPS, owned)
-    gc = next(m for m in PAPER_METHODS if m.name == "Generative Classifier")
+                    compare.SWEEP.drops, owned)
+    gc = method("Generative Classifier")
     assert "--eval-s" in gc.owns and sweep.owned_tokens(s.sweep, gc) == ["--eval-s=10000"]
-    none = next(m for m in PAPER_METHODS if m.name == "None")
+    none = method("None")
     assert sweep.owned_tokens(s.sweep, none) == [] and "--eval-s=10000" not in s.shared
 
 

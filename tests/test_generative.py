@@ -224,8 +224,8 @@ def test_usage_errors(flags, message):
 
 
 def test_compare_no_longer_leaves_dgr_out(tmp_path):
-    from sweep import PAPER_METHODS, make_jobs
-    dgr = next(m for m in PAPER_METHODS if m.name == "DGR")
+    from sweep import make_jobs, method
+    dgr = method("DGR")
     jobs = make_jobs(("DGR",), dgr.flags.split(), ["--scenario=class"], [2], str(tmp_path))
     assert jobs is not None and "generative--VAE" in jobs[0].stamp
     cifar = ["--experiment=CIFAR100", "--scenario=task", "--pre-convE", "--freeze-convE", "--seed-to-ltag"]

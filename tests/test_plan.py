@@ -3,14 +3,16 @@ import io
 import json
 import os
 import re
+import shlex
 import subprocess
+import sys
 import time
 
 import pytest
 
 import compare
 import sweep
-from sweep import cost
+from sweep import cost, script
 from sweep.progress import Progress
 from tests.conftest import ROOT, run_script, tiny
 
@@ -24,6 +26,7 @@ def results(base):
     return sorted((base / "results").glob("splitMNIST*.json"))
 
 
+@pytest.mark.slow
 def test_plan_counts_done_and_to_do_and_runs_nothing(data_dir, tmp_path):
     r = run_script("compare.py", *options(data_dir, tmp_path), "--workers", "1")  # seed 0 of None and Joint
     assert r.returncode == 0, r.stderr
@@ -47,9 +50,9 @@ def test_plan_counts_done_and_to_do_and_runs_nothing(data_dir, tmp_path):
 
 
 def test_estimates_recorded_then_model(data_dir, tmp_path):
-    s = sweep.setup(options(data_dir, tmp_path, "--n-seeds", "2"), "compare", "", compare.DROPS)
-    none = sweep.method_jobs(s, sweep.PAPER_METHODS[0])
-    joint = sweep.method_jobs(s, sweep.PAPER_METHODS[1])
+    s = sweep.setup(options(data_dir, tmp_path, "--n-seeds", "2"), "compare", "", compare.SWEEP.drops)
+    none = sweep.method_jobs(s, sweep.method("None"))
+    joint = sweep.method_jobs(s, sweep.method("Joint"))
     est = cost.estimates(none + joint, {none[0].path: 12.0})
     assert est[none[1].path] == cost.Estimate(12.0, "recorded")
     assert est[joint[0].path].source == "model"
@@ -65,8 +68,8 @@ def test_estimates_recorded_then_model(data_dir, tmp_path):
 
 def test_longest_first_and_the_results_do_not_depend_on_the_order(data_dir, tmp_path, capsys):
     def sweep_in(base, costs_of):
-        s = sweep.setup(options(data_dir, base, "--n-seeds", "2"), "compare", "", compare.DROPS)
-        jobs = sweep.method_jobs(s, sweep.PAPER_METHODS[0]) + sweep.method_jobs(s, sweep.PAPER_METHODS[1])
+        s = sweep.setup(options(data_dir, base, "--n-seeds", "2"), "compare", "", compare.SWEEP.drops)
+        jobs = sweep.method_jobs(s, sweep.method("None")) + sweep.method_jobs(s, sweep.method("Joint"))
         costs = {j.path: costs_of(k) for k, j in enumerate(jobs)}
         assert sweep.execute(jobs, workers=1, expect=s.expect, costs=costs) == 0
         out = capsys.readouterr().out
@@ -108,6 +111,7 @@ def test_progress_bar_counts_failures_and_eta():
     assert off.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_all_results_plan_adds_every_sweep_up_in_seconds(tmp_path):
     env = dict(os.environ, CL_DATA_DIR=str(tmp_path / "no-data"))
     start = time.time()
@@ -116,8 +120,8 @@ def test_all_results_plan_adds_every_sweep_up_in_seconds(tmp_path):
                        timeout=300)
     took = time.time() - start
     assert r.returncode == 0, r.stderr[-2000:]
-    sweeps = re.findall(r"^plan: \./(compare\w*)\.py", r.stdout, re.M)
-    assert len(sweeps) == 33 and set(sweeps) == set(plan_scripts())
+    sweeps = [s for s in re.findall(r"^plan: \./(\S+\.py) ", r.stdout, re.M) if s != "main_pretrain.py"]
+    assert len(sweeps) == 33 and set(sweeps) == set(all_results_scripts()) - {"main_pretrain.py"}
     total = re.search(r"^all: (\d+) runs in 33 sweeps, 0 done, (\d+) to run", r.stdout, re.M)
     assert total and total.group(1) == total.group(2) and int(total.group(1)) > 2000
     assert "11 pre-training(s) of conv layers to run" in r.stdout  # ./store/models has none of them
@@ -125,6 +129,51 @@ def test_all_results_plan_adds_every_sweep_up_in_seconds(tmp_path):
     print(f"all_results.sh --plan: {took:.1f} s")
 
 
-def plan_scripts():
-    import plan_all
-    return plan_all.SWEEPS
+def all_results_scripts():
+    """The scripts that all_results.sh runs (its `run ./<script> ...` lines)."""
+    with open(os.path.join(ROOT, "all_results.sh")) as f:
+        return re.findall(r"^\s*run \./(\S+\.py)", f.read(), re.M)
+
+
+def test_plan_all_finds_every_sweep_script_that_all_results_runs():
+    found = script.find(ROOT)
+    assert set(all_results_scripts()) - {"main_pretrain.py"} <= set(found)
+    assert {"compare.py", "compare_hyperParams.py", "compare_replay.py", "compare_task_free.py",
+            "compare_hyperParams_task_free.py"} <= set(found)
+    assert not {"main.py", "main_task_free.py", "plan_all.py"} & set(found)
+
+
+NEW_SCRIPT = '''"""A sweep script that no other file names."""
+import sys
+
+from sweep import run_cli
+from sweep.catalogue import method
+from sweep.compare import Comparison
+
+SWEEP = Comparison("compare_new", "A new comparison.", methods=[method("None"), method("Joint")])
+
+
+def main(argv=None, **changes):
+    return SWEEP.run(argv, **changes)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
+'''
+
+
+@pytest.mark.slow
+def test_a_new_sweep_script_is_one_file(data_dir, tmp_path):
+    """Written in a folder of its own, it is found and planned by plan_all.py: nothing else is edited."""
+    study = tmp_path / "NewStudy"
+    study.mkdir()
+    (study / "compare_new.py").write_text(NEW_SCRIPT)
+    assert script.find(str(tmp_path)) == [os.path.join("NewStudy", "compare_new.py")]
+    line = shlex.join([str(study / "compare_new.py"), *options(data_dir, tmp_path, "--n-seeds", "2")])
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "plan_all.py")], input=line + "\n", cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "compare_new.py" in r.stdout and re.search(r"^all: 4 runs in 1 sweeps, 0 done, 4 to run", r.stdout, re.M)
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "plan_all.py")], input="./main.py --plan\n", cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "./main.py: not a sweep script (found: compare.py, " in r.stderr

@@ -27,6 +27,7 @@ def tiny_learner(data_dir, tmp_path, *extra):
     return args, experiment, main.build_learner(args, experiment, torch.device("cpu"))
 
 
+@pytest.mark.slow  # about 4 s of CPU each
 @pytest.mark.parametrize("terminal,quiet,shown", [(True, False, True), (True, True, False), (False, False, False)])
 def test_bar_only_on_a_terminal_without_quiet(data_dir, tmp_path, monkeypatch, terminal, quiet, shown):
     args, experiment, learner = tiny_learner(data_dir, tmp_path)

@@ -1,0 +1,106 @@
+"""Grid searches of one hyper-parameter per method (compare_hyperParams.py and its task-free sibling), next to the
+baseline None, which the paper counts as the value 0: the accuracy at every value, the best value, a table and a pdf
+(accuracy vs value, one page per method)."""
+from dataclasses import dataclass
+
+from sweep.catalogue import applies, method
+from sweep.execute import run_all
+from sweep.plan import budget_list, check_methods, method_jobs, setup
+from sweep.plots import new_figure, save_page
+from sweep.script import Sweep, conclude
+from sweep.summary import accuracies, mean_sem, title_of
+
+
+@dataclass(frozen=True)
+class GridSearch(Sweep):
+    """grids: sweep.catalogue.Grid entries. A grid with budgets is searched once per memory budget."""
+    grids: tuple = ()
+
+    def sweep(self, argv):
+        s = setup(argv, self.prog, self.description, self.drops, add_args=self.add_args, task_free=self.task_free)
+        args = s.args
+        none = method("None")
+        check_methods(s.sweep, [none] + [g.method for g in self.grids], args.scenario)
+        given = budget_list(getattr(s.sweep, "budgets", None), None)
+        base = method_jobs(s, none) or []
+        curves = []  # (grid, budget or None, values, jobs)
+        for grid in self.grids:
+            if not applies(grid.method, args.scenario, s.sweep):
+                continue
+            for budget in grid.budgets_for(args.experiment, given):
+                values, jobs = [], []
+                for value in grid.values_for(args.experiment):
+                    found = method_jobs(s, grid.method, key(grid, budget, value), value=value, budget=budget)
+                    if found is None and not values:
+                        break  # main.py refuses the method itself: one note, no grid
+                    if found:
+                        values.append(value)
+                        jobs += found
+                if not values:
+                    break
+                curves.append((grid, budget, values, jobs))
+        every = base + [j for c in curves for j in c[3]]
+        failed = run_all(s, every)
+        base_acc = accuracies(base).get(("None",))
+        base_mean = mean_sem(base_acc)[0] if base_acc else float("nan")
+        rows = [{"method": "None", "parameter": "", "budget": "", "value": 0, "n": len(base_acc or []),
+                 "mean": base_mean}] if base_acc else []
+        reports = []  # (grid, budget, [(value, mean accuracy)])
+        for grid, budget, values, jobs in curves:
+            acc = accuracies(jobs)
+            points = []
+            for v in values:
+                a = acc.get(key(grid, budget, v))
+                if a:
+                    points.append((v, mean_sem(a)[0]))
+                    rows.append({"method": grid.method.name, "parameter": grid.parameter,
+                                 "budget": "" if budget is None else budget, "value": v, "n": len(a),
+                                 "mean": points[-1][1]})
+            reports.append((grid, budget, points))
+        return conclude(s, "hyperParams", rows, every, failed,
+                        lambda: [report(*r, base_mean) for r in reports],
+                        lambda pages: plot(pages, curves, rows, base_mean, args))
+
+
+def key(grid, budget, value):
+    return (grid.method.name, value) if grid.budgets is None else (grid.method.name, budget, value)
+
+
+def report(grid, budget, points, base_mean):
+    """The paper's read-out: the grid with None as value 0 in front, and the best of them."""
+    if not points:
+        return
+    ext = [(0, base_mean)] + points
+    best = max(ext, key=lambda p: (p[1], -ext.index(p)))
+    title = grid.method.name + ("" if budget is None else f" (budget={budget})")
+    print(f"\n{title}\n param list ({grid.parameter}): {[p[0] for p in ext]}\n  {[round(p[1], 4) for p in ext]}")
+    print(f"---> {grid.parameter} = {best[0]:g}     --    {100 * best[1]:.2f}")
+
+
+def plot(pages, curves, rows, base_mean, args):
+    from matplotlib import colormaps
+    import numpy as np
+    means = [r["mean"] for r in rows]
+    low, high = min(means), max(means)
+    margin = 0.1 * (high - low)
+    ylim = (0 if args.scenario == "class" else max(low - 2 * margin, 0), min(high + margin, 1) + 0.01)
+    by_grid = {}
+    for grid, budget, values, jobs in curves:
+        by_grid.setdefault(grid.method.name, (grid, []))[1].append((budget, values))
+    for grid, lines in by_grid.values():
+        fig, ax = new_figure(title_of(args), f"{grid.method.name}: {grid.parameter}"
+                             + (" (log-scale)" if grid.log else ""), "test accuracy (after all contexts)")
+        colors = colormaps["YlOrBr"](np.linspace(1.0, 0.5, len(lines)))
+        for (budget, values), color in zip(lines, colors):
+            ys = [r["mean"] for v in values for r in rows if r["method"] == grid.method.name
+                  and r["value"] == v and r["budget"] == ("" if budget is None else budget)]
+            xs = values[:len(ys)]
+            label = grid.method.name + ("" if budget is None else f" (budget={budget})")
+            ax.plot(xs, ys, marker="o", label=label, color=grid.method.color if budget is None else color)
+        if not np.isnan(base_mean):
+            ax.axhline(base_mean, color="grey", linestyle="--", label="None")
+        if grid.log:
+            ax.set_xscale("log")
+        ax.set_ylim(*ylim)
+        ax.legend(fontsize="small")
+        save_page(pages, fig)
