@@ -22,7 +22,7 @@ def main_(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     a = p.parse_args(argv)
     common = {"results_dir": tempfile.mkdtemp(), "save": False, "quiet": True, "cuda": False, "iters": a.iters,
-              "fc_units": 400, "lr": 0.001, "batch": 128, "scenario": "domain"}
+              "fc_units": 400, "lr": 0.001, "batch": 128, "scenario": "domain", "threads": 1}
     runs = {"rotMNIST 0,80,160": {"experiment": "rotMNIST", "rotations": "0,80,160"},
             "rotMNIST 0,0,0 (no rotation)": {"experiment": "rotMNIST", "rotations": "0,0,0"},
             "permMNIST 3 contexts": {"experiment": "permMNIST", "contexts": 3}}
