@@ -17,7 +17,7 @@ from data.tensorset import BatchSampler  # noqa: E402
 from main import build_learner  # noqa: E402
 from methods.buffer import MemoryBuffer  # noqa: E402
 from methods.component import Replayed  # noqa: E402
-from methods.replay import Replay  # noqa: E402
+from methods.er import ER  # noqa: E402
 from utils.nn import make_optimizer  # noqa: E402
 from cli.options import parse  # noqa: E402
 from utils.runtime import choose_device, data_dir, set_seed  # noqa: E402
@@ -46,7 +46,7 @@ def main():
     device = choose_device(args.cuda)
     experiment = build_experiment(args.experiment, args.contexts, data_dir(None), 0, device)
     learner = build_learner(args, experiment, device)
-    replay = next(c for c in learner.components if isinstance(c, Replay))
+    replay = next(c for c in learner.components if isinstance(c, ER))
     buffer = learner.provider("memory")
     model, optimizer = learner.model, make_optimizer(learner.model.parameters(), args.optimizer, args.lr, args.momentum)
 
@@ -84,7 +84,7 @@ def main():
         optimizer.step()
 
     def replay_only():
-        drawn = [Replayed(replay, replay.replay_batch(None, 1), None)]  # draw, preprocess; scored by Replay itself
+        drawn = [Replayed(replay, replay.replay_batch(None, 1), None)]  # draw, preprocess; scored by ER itself
         replay.losses(None, None, drawn, 1)["replay"].backward()
 
     plain = timed(lambda: step(False), steps, device)

@@ -11,7 +11,6 @@ import sys
 import methods
 from data.benchmarks import BENCHMARKS, of
 from data.stream import STREAMS, check_stream
-from methods.component import STREAM_METHODS
 from utils import argtypes as t
 from utils.errors import UsageError
 
@@ -231,9 +230,9 @@ def check_finite(parser, args):
 def validate_stream(args, components):
     """What a task-free run needs: a possible stream, and only methods that work without context boundaries."""
     for c in components:
-        if not c.supports_stream:
+        if not c.streams(args):
             raise UsageError(f"{c.describe(args)} is not supported in task-free experiments, which support: "
-                             f"{STREAM_METHODS}")
+                             f"{methods.stream_methods()}")
     for flag, bad in (("--active-classes", args.active_classes != "all"),
                       ("--optimizer=adam_reset", args.optimizer == "adam_reset")):
         if bad:
@@ -285,7 +284,7 @@ def parse(argv=None, prog="main", components=None, steps=None, task_free=False):
     for component in components:
         component.set_defaults(args)
     validate(args)
-    enabled = [c for c in components if c.enabled(args)]
+    enabled = methods.enabled_components(args, components)
     if task_free:
         validate_stream(args, enabled)
     check_combinations(args, enabled)
@@ -335,7 +334,7 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
     for action in parser._actions:
         action.default = argparse.SUPPRESS
     given = set(vars(parser.parse_args(argv)))
-    enabled = [c for c in components if c.enabled(args)]
+    enabled = methods.enabled_components(args, components)
     groups = []
     probe = build_parser(prog, task_free=task_free)
     for group in probe._action_groups[2:]:  # after argparse's own 'positional' and 'options' groups
@@ -348,10 +347,10 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
     # defaults that the paper does not give for this benchmark: where they come from instead
     origin = {**({} if b.published else dict.fromkeys(b.protocol, "no published value")), **b.origin}
     shown = set()
-    for c in enabled:  # a component's group: the flags its add_args declares
+    for c in enabled:  # a component's group: the flags its add_args declares, and other groups' flags it reads
         sub = Parser("x", add_help=False)
         c.add_args(sub)
-        shown |= {a.dest for a in sub._actions}
+        shown |= {a.dest for a in sub._actions} | set(c.reads)
     lines = [f"Options of this run ({args.experiment}, {args.scenario}-incremental; "
              f"methods: {', '.join(c.describe(args) for c in enabled) or 'None (fine-tuning)'}):"]
     for title, dests in groups:

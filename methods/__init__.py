@@ -1,15 +1,36 @@
-"""Every component the loop can use, in the order their hooks run. A new method adds one line here."""
+"""Every component the loop can use. A new method adds one line to COMPONENTS.
+
+COMPONENTS is also the order in which the loop calls each hook (methods/component.py), the order of the parts of
+the parameter stamp, and the order in which `expand` runs and in which check_combinations meets pairs. Position
+matters where two components use the same hook and one needs the other's result, or where the order of random
+draws or of summed loss terms fixes the numbers:
+- Joint, Cumulative first: their training_set / plan decide what the others see.
+- LwF and A-GEM before ER: a refusal involving --agem or --lwf names that flag (pairs are met in this order), and
+  A-GEM's before_step (the projection) runs before FROMP's clipping and the preconditioning.
+- ER, GenerativeReplay (DGR), BrainInspired: the replay sources, in the order they draw their replayed batches
+  (replay_batch) and add their terms; DGR's generator takes its step in after_iteration, after the classifier's.
+- MemoryBuffer after the replay sources and before ICaRL: it is filled at the end of a context (after_context)
+  before iCaRL computes its class means from it; ReservoirBuffer after ER: it adds the batch in after_iteration,
+  after the step, and snapshots at a consolidation event before ER reads it in before_context.
+- FisherImportance before Precondition: NCL preconditions with the Fisher estimated at the end of the last context.
+  ParamReg (no hooks) after SI, FisherImportance and Precondition: its set_defaults takes --si's or --ewc's strength
+  from theirs; its stamp segment lands in the same place (theirs are empty).
+- FROMP after the penalties (its before_step clips the total gradient); GenerativeClassifier last.
+"""
+from methods.agem import AGEM
 from methods.baselines import Cumulative, Joint
 from methods.bir import BrainInspired
 from methods.buffer import MemoryBuffer
+from methods.er import ER
 from methods.ewc import FisherImportance
 from methods.fromp import FROMP
 from methods.gen_classifier import GenerativeClassifier
 from methods.generative import GenerativeReplay
 from methods.icarl import ICaRL
+from methods.lwf import LwF
 from methods.param_reg import ParamReg
 from methods.precondition import Precondition
-from methods.replay import Replay
+from methods.replay import ReplayOptions
 from methods.reservoir import ReservoirBuffer
 from methods.separate_networks import SeparateNetworks
 from methods.si import SI
@@ -20,21 +41,34 @@ COMPONENTS = [
     Cumulative,
     XdG,
     SeparateNetworks,
-    Replay,
-    GenerativeReplay,  # its generator trains after the classifier's step, on the same batch
-    BrainInspired,  # replay through feedback: the classifier is also the generator
-    MemoryBuffer,  # after Replay, before ICaRL: the buffer is updated before iCaRL's class means
-    ReservoirBuffer,  # (task-free experiments' buffer) after Replay: it snapshots at an update before Replay reads it
+    ReplayOptions,  # only declares the flags the replay methods share (never enabled)
+    LwF,
+    AGEM,
+    ER,
+    GenerativeReplay,
+    BrainInspired,
+    MemoryBuffer,
+    ReservoirBuffer,
     ICaRL,
-    ParamReg,
     FisherImportance,
     SI,
     Precondition,
+    ParamReg,
     FROMP,
     GenerativeClassifier,
 ]
 
 
 def enabled_components(args, components=None):
-    """The components the parsed options `args` switch on, in hook order (of COMPONENTS as it is at the call)."""
-    return [c for c in (COMPONENTS if components is None else components) if c.enabled(args)]
+    """The components the parsed options `args` switch on, in hook order (of COMPONENTS as it is at the call),
+    without those an enabled component `replaces`."""
+    on = [c for c in (COMPONENTS if components is None else components) if c.enabled(args)]
+    replaced = {name for c in on for name in c.replaces}
+    return [c for c in on if c.__name__ not in replaced]
+
+
+def stream_methods(components=None):
+    """What ./main_task_free.py accepts, for its usage messages: the components that declare a stream_label."""
+    labels = [c.stream_label for c in (COMPONENTS if components is None else components)
+              if c.supports_stream and c.stream_label]
+    return ", ".join(["None (no method flag)"] + labels)

@@ -8,6 +8,8 @@ class Joint(Component):
     """Train once on the data of all contexts: its plan is a single phase. In a task-free experiment: the random
     stream (every context equally likely throughout), as the paper's compare_task_free.py runs it."""
     excludes = {"Cumulative": "they exclude each other"}
+    supports_stream = True  # as the random stream (never enabled there: `expand` chooses the stream)
+    stream_label = "--joint (a random stream)"
 
     @staticmethod
     def expand(args):
@@ -20,8 +22,7 @@ class Joint(Component):
     def add_args(parser):
         g = parser.add_argument_group("Baseline Options")
         g.add_argument("--joint", action="store_true", help="train once on data of all contexts")
-        g.add_argument("--cummulative", "--cumulative", action="store_true", dest="cumulative",
-                       help="train incrementally on data of all contexts so far")
+        Cumulative.add_cumulative_args(g)  # (one group for both baselines, as in the paper's code)
 
     @staticmethod
     def enabled(args):
@@ -43,6 +44,11 @@ class Joint(Component):
 
 class Cumulative(Component):
     """At context c, train on the training data of contexts 0..c."""
+
+    @staticmethod
+    def add_cumulative_args(g):
+        g.add_argument("--cummulative", "--cumulative", action="store_true", dest="cumulative",
+                       help="train incrementally on data of all contexts so far")
 
     @staticmethod
     def enabled(args):

@@ -29,8 +29,9 @@ artificial neural networks", Nature Communications 2020), `--brain-inspired`, fo
   --visdom images) is switched off there: the model generates features, not images.
 
 Differences from the paper's code: gate ids are always global output units (its task-IL current batch gates by the
-within-context label; only matters with task-IL dg_prop > 0, default 0). Replay's classifier-only path
-(methods/replay.py) is not used: the replayed batch needs the whole VAE pass, so this component scores it once.
+within-context label; only matters with task-IL dg_prop > 0, default 0). DGR's classifier-only replay
+(methods/generative.py, which this component `replaces`) is not used: the replayed batch needs the whole VAE pass,
+so this component scores it once.
 """
 import math
 
@@ -52,6 +53,10 @@ SCENARIOS = ("task", "domain", "class")
 class BrainInspired(Component):
     excludes = dict.fromkeys(("Joint", "Cumulative", "XdG", "SeparateNetworks", "ICaRL", "Precondition",
                               "GenerativeClassifier", "FROMP"), "")
+    excludes |= dict.fromkeys(("LwF", "ER"), "--feedback replays its own samples: use --replay=generative (or none)")
+    excludes["AGEM"] = "--feedback does not support gradient projection (--use-replay)"
+    replaces = ("GenerativeReplay",)  # with --feedback the classifier is the generator: no separate one (DGR)
+    reads = ("replay", "distill", "temp")  # the replay flags (methods/replay.py): source, soft targets
 
     @staticmethod
     def add_args(parser):
@@ -72,12 +77,9 @@ class BrainInspired(Component):
 
     @staticmethod
     def expand(args):
-        if args.brain_inspired and args.replay not in ("none", "generative"):
-            by = " (set by --lwf)" if args.lwf else " (set by --agem)" if args.agem else ""
-            raise UsageError(f"--brain-inspired (--replay=generative) cannot be combined with --replay={args.replay}"
-                             f"{by}")
-        if args.brain_inspired:
-            args.replay, args.feedback, args.prior, args.per_class = "generative", True, "GMM", True
+        if args.brain_inspired:  # (another --replay source stays, and is refused: BI-R excludes its method)
+            args.replay = "generative" if args.replay == "none" else args.replay
+            args.feedback, args.prior, args.per_class = True, "GMM", True
             args.dg_gates, args.hidden, args.distill = True, True, True
 
     @staticmethod
@@ -118,10 +120,6 @@ class BrainInspired(Component):
         if args.depth == 0 and args.normalize:
             raise UsageError("--feedback/--brain-inspired on CIFAR without conv layers needs images in [0, 1] "
                              "(--no-norm)")
-        if args.replay not in ("none", "generative"):
-            raise UsageError("--feedback replays its own samples: use --replay=generative (or none)")
-        if args.use_replay != "normal":
-            raise UsageError("--feedback does not support gradient projection (--use-replay)")
         for flag, name in (("singlehead", "--singlehead"), ("fc_drop", "--fc-drop")):
             if getattr(args, flag):
                 raise UsageError(f"--feedback cannot be combined with {name}")

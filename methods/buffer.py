@@ -15,6 +15,8 @@ contexts), so replayed samples are preprocessed exactly like training batches.
   points, methods/fromp.py, which keeps them apart from this buffer.)
 - `--add-buffer` adds the buffer to the current context's training data.
 In task-free experiments the buffer is methods/reservoir.py's instead: --budget samples in total (default 1000).
+The memory options (--budget, --use-full-capacity, --sample-selection) are declared here, once: FROMP's memorable
+points (methods/fromp.py) and the reservoir (methods/reservoir.py) read them too, and list them in `reads`.
 """
 import torch
 import torch.nn.functional as F
@@ -90,6 +92,7 @@ def samples_per_class(budget, n_contexts, context, full_capacity):
 class MemoryBuffer(Component):
     excludes = {"FROMP": "FROMP keeps its own memorable points"}
     provides = ("memory",)
+    reads = ("replay", "prototypes", "icarl")  # its users: ER (the shared --replay) and iCaRL's --prototypes
 
     @staticmethod
     def add_args(parser):
@@ -121,7 +124,7 @@ class MemoryBuffer(Component):
     def describe(args):
         flags = [f for f, on in (("--replay=buffer", args.replay == "buffer"), ("--add-buffer", args.add_buffer),
                                  ("--prototypes", args.prototypes)) if on]
-        by = " (set by --icarl)" if args.icarl else " (set by --agem)" if args.agem else ""
+        by = " (set by --icarl)" if args.icarl else ""
         return f"{flags[0]}{by}"
 
     @staticmethod

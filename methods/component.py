@@ -10,25 +10,35 @@ defining them. cli.options checks all of this once, before any data is loaded (c
 has two components silently competing for one hook.
 
 Order of calls in train.loop.train, for each (context c, dataset) of the plan (plan(train_sets), default: one entry
-per context):
-    dataset = training_set(c, dataset)          # e.g. cumulative data, adding the memory buffer
+per context); "each" means each enabled component in the order of methods.COMPONENTS:
+    dataset = training_set(c, dataset)          # each in turn, e.g. cumulative data, adding the memory buffer
     before_context(c, dataset)
     for each of context_iters(c, iters) iterations, batches from batch_sampler(dataset, batch, c) (default: random):
         replayed = [replay_batch(batch, c) of each component, if not None]   # samples to replay with this batch
         scores = model(batch.x, batch.context)  # one pass with the replayed batches that ask for it (Batch.shared)
                                                 # (skipped, scores None, when a component has needs_scores False)
         losses = {"current": criterion(scores, batch, c)} | losses(batch, scores, replayed, c)   # extra terms
-        total = current_weight(c) * losses["current"] + sum(other losses)
-        backward; before_step(c); optimizer.step(); after_step(c)
-        losses |= after_iteration(c, it, losses, batch, replayed)     # e.g. the generator's own step
+        total = current_weight(c) * losses["current"] + sum(other losses)    # (products and sums in that order)
+        backward; before_step(c) of each; optimizer.step()
+        for each component: after_step(c); losses |= after_iteration(c, it, losses, batch, replayed)
+                                                # (interleaved: component k's after_step runs after component
+                                                #  k-1's after_iteration, e.g. the generator's own step)
     after_context(c, dataset)                   # e.g. Fisher, memory buffer, copy of the model
 `replayed` is a list of Replayed(source, batch, scores): every component sees every replayed batch with the scores
 the shared pass gave it (None when not scored there). At test time `predict(x, context)` gives the scores.
 
-Task-free (./main_task_free.py): the plan is one entry, the stream (data.stream.StreamData), with context None at
-every hook: no context is known. Every --update-every iterations the loop fires the consolidation event, which a
-component sees as after_context then before_context, just as at a boundary of the academic setting. Batches carry a
-per-sample context only in task-IL. Components that work there say so with `supports_stream`.
+Task-free (./main_task_free.py, `args.task_free`): the plan is one entry, the stream (data.stream.StreamData), with
+context None at every hook: no context is known. Every --update-every iterations the loop fires the consolidation
+event, which a component sees as after_context then before_context, just as at a boundary of the academic setting.
+Batches carry a per-sample context only in task-IL. Components that work there say so with `supports_stream`, and
+where they support only some of their options, with `streams(args)`; `stream_label` names them in the usage message
+(methods.stream_methods).
+
+A component reads only its own flags, the shared options of cli.options, and the flags of other components it lists
+in `reads` (each declared once, by its owner: e.g. the replay flags in methods/replay.py, the buffer's --budget in
+methods/buffer.py). For another component's behaviour it asks through what that component declares: `provides`
+(Learner.provider), a declared attribute (e.g. `binary_loss` of the criterion's owner), or `expand` (a convenience
+flag sets the flags it stands for).
 """
 from collections import namedtuple
 
@@ -36,11 +46,6 @@ SCENARIOS = ("task", "domain", "class")
 CLAIMED = ("plan", "build_model", "batch_sampler", "criterion", "predict")  # at most one component defines each
 
 Replayed = namedtuple("Replayed", "source batch scores")  # source: the Component that produced the batch
-
-
-# what ./main_task_free.py accepts, for its usage message (the components with supports_stream)
-STREAM_METHODS = ("None (no method flag), --joint (a random stream), --separate-networks, --xdg, --si, --lwf, "
-                  "--replay=buffer (ER), --agem, --icarl (modified iCaRL), --gen-classifier")
 
 
 def num(x):
@@ -54,7 +59,10 @@ class Component:
     scenario_note = ""      # why, shown after "--flag can only be used with --scenario=..."
     excludes = {}           # names of components it cannot be combined with -> reason ("" for none)
     provides = ()           # what it offers other components through Learner.provider(name), e.g. "memory"
+    replaces = ()           # names of components it takes the place of when both would be enabled (BI-R: DGR)
+    reads = ()              # other components' flags (dests) it reads, each declared once by its owner
     supports_stream = False  # whether it runs in a task-free stream (context None, consolidation every N iterations)
+    stream_label = ""       # how ./main_task_free.py's usage message names it among the stream methods ("": not)
 
     @staticmethod
     def add_args(parser):
@@ -76,6 +84,12 @@ class Component:
     def describe(args):
         """The flag(s) that switch this component on, as a usage message names them."""
         return ""
+
+    @classmethod
+    def streams(cls, args):
+        """Whether it runs in a task-free stream with these options (a component supporting only part of the mode
+        refuses the rest here, e.g. parameter regularisation: SI only)."""
+        return cls.supports_stream
 
     @classmethod
     def claims(cls, args):
@@ -130,7 +144,8 @@ class Component:
         return {}
 
     def before_step(self, context):
-        """Gradients are in p.grad; a component may change them (gradient projection)."""
+        """Gradients of the total loss are in p.grad; a component may change them (A-GEM's projection, FROMP's
+        clipping, preconditioning), in COMPONENTS order."""
 
     def after_step(self, context):
         pass

@@ -1,4 +1,6 @@
-"""EWC, Online EWC and KFAC-EWC: a quadratic penalty weighted by the Fisher Information (flags in methods.param_reg).
+"""EWC, Online EWC and KFAC-EWC: a quadratic penalty weighted by the Fisher Information. `--ewc` and the penalty's
+switches are methods.param_reg's; EWC's strength `--lambda` and the Fisher's flags (--offline, --gamma, --fisher-*)
+are declared here, and read also by methods.precondition (NCL preconditions with this Fisher; OWM decays by --gamma).
 
 EWC (Kirkpatrick et al., PNAS 2017), offline: one term per finished context t,
     L = 1/2 * lambda * sum_t sum_i F_t,i (theta_i - theta*_t,i)^2.
@@ -18,8 +20,17 @@ P (p - m)^2 + const with P = sum_t F_t, m = sum_t F_t a_t / P, so the penalty an
 import torch
 
 from methods import fisher
-from methods.component import Component
+from methods.component import Component, num
+from utils.errors import UsageError
 from utils.nn import linear_layers
+
+# EWC's lambda per experiment and scenario: the paper's chosen hyper-parameters
+EWC_LAMBDA = {
+    "splitMNIST": {"task": 1e5, "domain": 1e10, "class": 1e9},
+    "permMNIST": {"task": 1e2, "domain": 1e2, "class": 1e2},
+    "CIFAR100": {"task": 1e3, "domain": 1e3, "class": 1e2},
+}
+FISHER_PRIOR = {"splitMNIST": 12000, "permMNIST": 60000, "CIFAR100": 5000}  # --fisher-prior (NCL), in data size
 
 
 def fisher_options(args):
@@ -29,6 +40,55 @@ def fisher_options(args):
 
 class FisherImportance(Component):
     provides = ("fisher",)  # importance() for gradient preconditioning (methods/precondition.py)
+    reads = ("importance_weighting", "weight_penalty", "precondition", "reg_strength")  # methods.param_reg's
+
+    @staticmethod
+    def add_fisher_args(g):
+        """EWC's and the Fisher's flags, in methods.param_reg's argument group (as the paper's code)."""
+        g.add_argument("--lambda", type=float, dest="ewc_lambda", help="EWC: regularisation strength")
+        g.add_argument("--offline", action="store_true", help="separate penalty term per context (original EWC)")
+        g.add_argument("--gamma", type=float, default=1.0, help="decay of old contexts' Fisher (Online EWC)")
+        g.add_argument("--fisher-n", type=int, dest="fisher_n", help="Fisher: # samples (default: all)")
+        g.add_argument("--fisher-batch", type=int, default=1, dest="fisher_batch", metavar="N",
+                       help="Fisher: batch size (should be 1; >1 only with --fisher-labels pred or true)")
+        g.add_argument("--fisher-labels", default="all", choices=["all", "sample", "pred", "true"],
+                       dest="fisher_labels", help="Fisher: which labels (all = expectation over the prediction)")
+        g.add_argument("--fisher-kfac", action="store_true", dest="fisher_kfac",
+                       help="Fisher: KFAC approximation rather than diagonal")
+        g.add_argument("--fisher-init", action="store_true", dest="fisher_init",
+                       help="Fisher: start with a prior (as in NCL)")
+        g.add_argument("--fisher-prior", type=float, metavar="SIZE", dest="data_size",
+                       help="Fisher: prior strength in data size (as in NCL)")
+
+    @staticmethod
+    def set_defaults(args):
+        default = EWC_LAMBDA.get(args.experiment, EWC_LAMBDA["permMNIST"])[args.scenario]
+        args.ewc_lambda = default if args.ewc_lambda is None else args.ewc_lambda
+        if args.data_size is None:
+            args.data_size = FISHER_PRIOR.get(args.experiment, 10000)
+
+    @staticmethod
+    def validate(args):
+        if args.fisher_batch < 1:
+            raise UsageError("--fisher-batch must be at least 1")
+        if args.fisher_batch > 1 and args.fisher_labels not in ("pred", "true"):
+            raise UsageError("--fisher-batch > 1 needs --fisher-labels pred or true")
+        if args.fisher_batch > 1 and args.fisher_kfac:
+            raise UsageError("--fisher-kfac computes the Fisher per sample (--fisher-batch must be 1)")
+        if args.fisher_n is not None and args.fisher_n < 1:
+            raise UsageError("--fisher-n must be at least 1")
+        if args.data_size <= 0 or not 0 <= args.gamma <= 1:
+            raise UsageError("--fisher-prior must be > 0, --gamma in [0, 1]")
+
+    @staticmethod
+    def importance_stamp(args):
+        """The Fisher's part of the parameter regularisation's stamp segment (methods.param_reg)."""
+        return "-FI{}{}{}{}{}{}".format(
+            "kfac" if args.fisher_kfac else "diag", f"I{num(args.data_size)}" if args.fisher_init else "",
+            "N" if args.fisher_n is None else args.fisher_n,
+            {"true": "Emp", "pred": "Pred", "sample": "Sam", "all": "All"}[args.fisher_labels],
+            f"B{args.fisher_batch}" if args.fisher_batch > 1 else "",
+            "-offline" if args.offline else (f"-forg{num(args.gamma)}" if args.gamma < 1 else ""))
 
     @staticmethod
     def enabled(args):

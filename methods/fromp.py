@@ -120,8 +120,11 @@ def select_memorable(probs, labels, n):
 
 
 class FROMP(Component):
-    excludes = {"Replay": "", "GenerativeReplay": "", "BrainInspired": "", "ParamReg": "parameter regularisation",
-                "Joint": "", "Cumulative": ""}
+    excludes = {"LwF": "", "AGEM": "", "ER": "", "GenerativeReplay": "", "BrainInspired": "",
+                "ParamReg": "parameter regularisation", "Joint": "", "Cumulative": ""}
+    # the memory options are the buffer's (methods/buffer.py), declared there once: FROMP's memorable points are
+    # --budget per class (cut as --use-full-capacity says), chosen by --sample-selection=fromp (default) or random
+    reads = ("budget", "use_full_capacity", "sample_selection")
 
     @staticmethod
     def add_args(parser):

@@ -49,7 +49,7 @@ from models.vae import VAE
 from utils.errors import UsageError
 
 # the components the Generative Classifier does not combine with (as the paper's check_for_errors)
-EXCLUDES = ("Replay", "GenerativeReplay", "BrainInspired", "ParamReg", "Precondition", "FROMP", "XdG",
+EXCLUDES = ("LwF", "AGEM", "ER", "GenerativeReplay", "BrainInspired", "ParamReg", "Precondition", "FROMP", "XdG",
             "SeparateNetworks", "Joint", "Cumulative", "ICaRL", "MemoryBuffer")
 
 
@@ -58,6 +58,7 @@ class GenerativeClassifier(Component):
     excludes = dict.fromkeys(EXCLUDES, "")
     needs_scores = False
     supports_stream = True
+    stream_label = "--gen-classifier"
 
     @classmethod
     def claims(cls, args):

@@ -6,10 +6,11 @@ A separate generator, a VAE with the classifier's fully connected architecture (
 alongside the classifier with its own Adam optimiser (`--lr-gen`, default `--lr`) during the first `--g-iters` of
 each context's iterations (default: all). From the second context on, each iteration:
 - a batch as large as the training batch is drawn from a frozen copy of the generator as it was at the end of the
-  last context (replay_batch: this component `provides` "generative" replay, a replay *source* like the buffer);
-- the classifier replays it through the ordinary replay path (methods/replay.py): targets from a frozen copy of the
-  classifier at the end of the last context, hard (argmax) or with `--distill` soft (temperature `--temp`), each
-  past context through its own head in task-IL, weight (1 - 1/c) against (1/c) for the current batch;
+  last context (replay_batch; it comes back to this component's losses hook as one of the Replayed batches);
+- the classifier replays it (losses) through the targets helper that all replay methods share (methods/replay.py):
+  targets from a frozen copy of the classifier at the end of the last context, hard (argmax) or with `--distill`
+  soft (temperature `--temp`), each past context through its own head in task-IL, weight (1 - 1/c) against (1/c)
+  for the current batch;
 - the generator takes one step on (1/c) L_VAE(current batch) + (1 - 1/c) L_VAE(generated batch) (after_iteration,
   which gets both batches as arguments).
 Nothing of the generator is needed to predict, so `--test` loads the classifier only.
@@ -24,7 +25,8 @@ needs pixel input (`pixel_input`) and --freeze-convE cannot use features compute
 decoder pass and a conv pass (README: measured cost).
 """
 from data.tensorset import Batch
-from methods.component import Component, num
+from methods.component import num
+from methods.replay import ReplaySource
 from models import pretrained
 from models.conv_vae import ConvVAE
 from models.fc import context_gated
@@ -36,9 +38,8 @@ GENERATOR_FLAGS = {"g_z_dim": "z_dim", "g_fc_lay": "fc_layers", "g_fc_uni": "fc_
                    "lr_gen": "lr"}  # generator option -> the classifier's option it defaults to
 
 
-class GenerativeReplay(Component):
-    excludes = {"SeparateNetworks": ""}
-    provides = ("generative",)
+class GenerativeReplay(ReplaySource):
+    excludes = {**ReplaySource.excludes, "SeparateNetworks": ""}
 
     @staticmethod
     def add_args(parser):
@@ -67,7 +68,7 @@ class GenerativeReplay(Component):
 
     @staticmethod
     def enabled(args):
-        return args.replay == "generative" and not args.feedback  # --feedback: the classifier generates (BI-R)
+        return args.replay == "generative"  # (unless BI-R, which `replaces` it: its classifier generates)
 
     @staticmethod
     def describe(args):
@@ -93,7 +94,8 @@ class GenerativeReplay(Component):
 
     @staticmethod
     def stamp(args):
-        s = f"VAE={'C-' if args.depth > 0 else ''}F{args.g_fc_lay}x{args.g_fc_uni}-z{args.g_z_dim}"
+        s = ReplaySource.stamp(args) + "--"  # the replay's segment, then the generator's
+        s += f"VAE={'C-' if args.depth > 0 else ''}F{args.g_fc_lay}x{args.g_fc_uni}-z{args.g_z_dim}"
         s += "" if args.recon_loss == GenerativeReplay.default_recon(args) else f"-{args.recon_loss}"
         s += "" if args.g_iters == args.iters else f"-gi{args.g_iters}"
         return s + ("" if args.lr_gen == args.lr else f"-lrG{num(args.lr_gen)}")
@@ -112,7 +114,7 @@ class GenerativeReplay(Component):
             generator = VAE(experiment.image_size, experiment.channels, **fc)
         self.generator = generator.to(learner.device)
         self.optimizer = self._optimizer()
-        self.previous = None   # frozen copy of the generator at the end of the last context
+        self.previous_generator = None   # frozen copy of the generator at the end of the last context
         self.rnt = 1.0         # relative weight of the current batch, 1/c
 
     def _optimizer(self):
@@ -121,6 +123,7 @@ class GenerativeReplay(Component):
                               self.args.lr_gen)
 
     def before_context(self, context, dataset):
+        super().before_context(context, dataset)
         self.rnt = 1.0 / (context + 1)
         if self.args.optimizer == "adam_reset" and context > 0:
             self.optimizer = self._optimizer()
@@ -128,10 +131,10 @@ class GenerativeReplay(Component):
     def replay_batch(self, batch, context):
         """From the second context on, a batch as large as the training batch from the previous generator; scored
         in the current batch's forward pass unless a gated model replays it through each past context's gates."""
-        if self.previous is None:
+        if self.previous_generator is None:
             return None
         gated = context_gated(self.learner.model) and self.learner.scenario.per_context
-        return Batch(self.previous.sample(self.args.batch), None, batch.context, shared=not gated)
+        return Batch(self.previous_generator.sample(self.args.batch), None, batch.context, shared=not gated)
 
     def after_iteration(self, context, iteration, losses, batch, replayed):
         if iteration >= self.args.g_iters:
@@ -146,5 +149,12 @@ class GenerativeReplay(Component):
         self.optimizer.step()
         return {"generator": loss.detach()}  # shown and logged with the classifier's losses
 
+    def rows(self, batch, scores, replayed, context):
+        generated = next((r for r in replayed if r.source is self), None)
+        if generated is None:
+            return None
+        return self.unlabelled_rows(generated.batch.x, generated.scores, batch, context)
+
     def after_context(self, context, dataset):
-        self.previous = frozen_copy(self.generator)
+        super().after_context(context, dataset)  # the classifier's frozen copy (it labels the generated samples)
+        self.previous_generator = frozen_copy(self.generator)

@@ -30,6 +30,9 @@ from utils.errors import UsageError
 
 class ICaRL(Component):
     supports_stream = True
+    stream_label = "--icarl (modified iCaRL)"
+    binary_loss = True  # as the criterion's owner (--bce): replayed samples get binary losses too (methods/replay.py)
+    reads = ("sample_selection", "temp")  # the buffer's herding (normalised features); --bce-distill's temperature
 
     @staticmethod
     def add_args(parser):

@@ -7,27 +7,26 @@ estimated (Fisher, SI's path integral, OWM's input space). The convenience flags
     --kfac-ewc  weight penalty, KFAC Fisher                                           Ritter et al. 2018
     --ncl       weight penalty + preconditioning, KFAC Fisher with a prior           Kao et al. 2021
     --owm       preconditioning, OWM importance                                       Zeng et al. 2019
-This component only declares, expands, fills in and checks the flags and writes the stamp; the work is done by
-methods.ewc (Fisher), methods.si and methods.precondition.
+This component declares the convenience flags, the choice of penalty / preconditioning / importance, the penalty's
+strength and --alpha, and writes the stamp's segment; each importance declares its own flags, defaults and part of
+that segment (methods.ewc: --lambda and the Fisher's flags; methods.si: --c, --epsilon; methods.precondition: OWM),
+and does the work.
 """
-from methods.component import STREAM_METHODS, Component, num
+from methods.component import Component, num
+from methods.ewc import FisherImportance
+from methods.precondition import Precondition
+from methods.si import SI
 from utils.errors import UsageError
 
-# (EWC lambda, SI c) per experiment and scenario: the paper's chosen hyper-parameters
-STRENGTHS = {
-    "splitMNIST": {"task": (1e5, 10.0), "domain": (1e10, 5e4), "class": (1e9, 5e3)},
-    "permMNIST": {"task": (1e2, 10.0), "domain": (1e2, 10.0), "class": (1e2, 5.0)},
-    "CIFAR100": {"task": (1e3, 100.0), "domain": (1e3, 500.0), "class": (1e2, 5.0)},
-}
-TASK_FREE_C = 10.0  # SI's c in task-free experiments, every experiment and scenario (the paper's code)
-FISHER_PRIOR = {"splitMNIST": 12000, "permMNIST": 60000, "CIFAR100": 5000}
+IMPORTANCE = {"fisher": FisherImportance, "si": SI, "owm": Precondition}  # --importance-weighting -> its component
 
 
 CONVENIENCE = ("ewc", "si", "kfac_ewc", "ncl", "owm")  # the flags that stand for a method's parameter settings
 
 
 class ParamReg(Component):
-    supports_stream = True  # SI only (validate)
+    supports_stream = True  # SI only: streams()
+    reads = ("si_c", "ewc_lambda", "fisher_kfac", "fisher_init", "offline")  # --si's/--ewc's strength; set by expand
 
     @staticmethod
     def add_args(parser):
@@ -43,27 +42,13 @@ class ParamReg(Component):
                        help="penalise changes to important parameters")
         g.add_argument("--reg-strength", type=float, dest="reg_strength",
                        help="strength of the weight penalty (default: --lambda for EWC, --c for SI, else 1)")
-        g.add_argument("--lambda", type=float, dest="ewc_lambda", help="EWC: regularisation strength")
-        g.add_argument("--c", type=float, dest="si_c", help="SI: regularisation strength")
         g.add_argument("--precondition", action="store_true",
                        help="parameter regularisation by gradient projection (preconditioning)")
         g.add_argument("--alpha", type=float, default=1e-10,
                        help="small constant stabilising inversion of the importance matrix (default: %(default)s)")
         g.add_argument("--importance-weighting", choices=["fisher", "si", "owm"], dest="importance_weighting")
-        g.add_argument("--offline", action="store_true", help="separate penalty term per context (original EWC)")
-        g.add_argument("--gamma", type=float, default=1.0, help="decay of old contexts' Fisher (Online EWC)")
-        g.add_argument("--epsilon", type=float, default=0.1, help="SI: dampening parameter")
-        g.add_argument("--fisher-n", type=int, dest="fisher_n", help="Fisher: # samples (default: all)")
-        g.add_argument("--fisher-batch", type=int, default=1, dest="fisher_batch", metavar="N",
-                       help="Fisher: batch size (should be 1; >1 only with --fisher-labels pred or true)")
-        g.add_argument("--fisher-labels", default="all", choices=["all", "sample", "pred", "true"],
-                       dest="fisher_labels", help="Fisher: which labels (all = expectation over the prediction)")
-        g.add_argument("--fisher-kfac", action="store_true", dest="fisher_kfac",
-                       help="Fisher: KFAC approximation rather than diagonal")
-        g.add_argument("--fisher-init", action="store_true", dest="fisher_init",
-                       help="Fisher: start with a prior (as in NCL)")
-        g.add_argument("--fisher-prior", type=float, metavar="SIZE", dest="data_size",
-                       help="Fisher: prior strength in data size (as in NCL)")
+        FisherImportance.add_fisher_args(g)  # (the EWC/Fisher flags and SI's sit in this group, as in the paper)
+        SI.add_si_args(g)
 
     @staticmethod
     def expand(args):
@@ -86,19 +71,19 @@ class ParamReg(Component):
             args.importance_weighting = "fisher"
 
     @staticmethod
-    def set_defaults(args):
-        ewc_lambda, si_c = STRENGTHS.get(args.experiment, STRENGTHS["permMNIST"])[args.scenario]
-        si_c = TASK_FREE_C if args.task_free else si_c
-        args.ewc_lambda = ewc_lambda if args.ewc_lambda is None else args.ewc_lambda
-        args.si_c = si_c if args.si_c is None else args.si_c
+    def set_defaults(args):  # (after SI's and EWC's own: ParamReg follows them in COMPONENTS)
         if args.reg_strength is None:
             args.reg_strength = args.si_c if args.si else (args.ewc_lambda if args.ewc else 1.0)
-        if args.data_size is None:
-            args.data_size = FISHER_PRIOR.get(args.experiment, 10000)
 
     @staticmethod
     def enabled(args):
         return args.weight_penalty or args.precondition
+
+    @classmethod
+    def streams(cls, args):
+        """Task-free experiments support SI (a weight penalty with SI's importance) only: the others' importance
+        is estimated at context boundaries."""
+        return args.importance_weighting == "si" and not args.precondition
 
     @staticmethod
     def describe(args):
@@ -113,37 +98,14 @@ class ParamReg(Component):
             raise UsageError("OWM-based importance weighting is not supported with a weight penalty")
         if args.importance_weighting == "si" and args.precondition:
             raise UsageError("SI-based importance weighting is not supported with preconditioning")
-        if args.fisher_batch < 1:
-            raise UsageError("--fisher-batch must be at least 1")
-        if args.fisher_batch > 1 and args.fisher_labels not in ("pred", "true"):
-            raise UsageError("--fisher-batch > 1 needs --fisher-labels pred or true")
-        if args.fisher_batch > 1 and args.fisher_kfac:
-            raise UsageError("--fisher-kfac computes the Fisher per sample (--fisher-batch must be 1)")
-        if args.fisher_n is not None and args.fisher_n < 1:
-            raise UsageError("--fisher-n must be at least 1")
-        if args.epsilon < 0 or args.alpha < 0 or args.data_size <= 0 or not 0 <= args.gamma <= 1:
-            raise UsageError("--epsilon and --alpha must be >= 0, --fisher-prior > 0, --gamma in [0, 1]")
+        if args.alpha < 0:
+            raise UsageError("--alpha must be >= 0")
         if args.reg_strength < 0:
             raise UsageError("--reg-strength must be >= 0")
-        if args.task_free and ParamReg.enabled(args) and not (
-                args.importance_weighting == "si" and not args.precondition):
-            raise UsageError(f"{ParamReg.describe(args)} is not supported in task-free experiments, which "
-                             f"support: {STREAM_METHODS}")
 
     @staticmethod
     def stamp(args):
         s = "PReg" + num(args.reg_strength) if args.weight_penalty else ""
         if args.precondition:
             s += ("-" if s else "") + "PreC" + num(args.alpha)
-        if args.importance_weighting == "fisher":
-            s += "-FI{}{}{}{}{}{}".format(
-                "kfac" if args.fisher_kfac else "diag", f"I{num(args.data_size)}" if args.fisher_init else "",
-                "N" if args.fisher_n is None else args.fisher_n,
-                {"true": "Emp", "pred": "Pred", "sample": "Sam", "all": "All"}[args.fisher_labels],
-                f"B{args.fisher_batch}" if args.fisher_batch > 1 else "",
-                "-offline" if args.offline else (f"-forg{num(args.gamma)}" if args.gamma < 1 else ""))
-        elif args.importance_weighting == "si":
-            s += "-SI" + num(args.epsilon)
-        else:
-            s += "-OWM"
-        return s
+        return s + IMPORTANCE[args.importance_weighting].importance_stamp(args)

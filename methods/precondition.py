@@ -1,4 +1,5 @@
-"""Parameter regularisation by preconditioning the gradient (flags in methods.param_reg: --precondition, --alpha).
+"""Parameter regularisation by preconditioning the gradient (flags in methods.param_reg: --precondition, --alpha;
+the Fisher's in methods.ewc).
 
 - NCL (Kao, Jensen, van de Ven, Bernacchia & Hennequin, NeurIPS 2021), importance 'fisher' with --fisher-kfac: the
   gradient of each linear layer, [dW, db], becomes Gs^-1 [dW, db] As^-1 / N, with (As, Gs) the nearest Kronecker
@@ -45,6 +46,13 @@ def _owm_projector(a, alpha):
 
 
 class Precondition(Component):
+    reads = ("precondition", "alpha", "importance_weighting", "ncl", "owm",  # methods.param_reg's
+             "fisher_kfac", "fisher_init", "data_size", "gamma")  # the Fisher's (methods.ewc), shared with NCL/OWM
+
+    @staticmethod
+    def importance_stamp(args):
+        """OWM's part of the parameter regularisation's stamp segment (methods.param_reg)."""
+        return "-OWM"
 
     @staticmethod
     def enabled(args):

@@ -61,6 +61,7 @@ class ReservoirBuffer(Component):
     class means come from the buffer as it stands (`memory_sets`, with `version` telling when it changed)."""
     provides = ("memory",)
     supports_stream = True
+    reads = ("replay", "prototypes", "budget")  # its users' flags (ER, iCaRL), and the buffer's --budget (in total)
 
     @staticmethod
     def enabled(args):

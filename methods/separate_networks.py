@@ -28,6 +28,7 @@ def count_parameters(model):
 class SeparateNetworks(Component):
     scenarios = ("task",)
     supports_stream = True  # each sample through its own context's network
+    stream_label = "--separate-networks"
 
     @staticmethod
     def add_args(parser):

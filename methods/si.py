@@ -1,4 +1,5 @@
-"""Synaptic Intelligence (Zenke, Poole & Ganguli, ICML 2017); flags in methods.param_reg (--si, --c, --epsilon).
+"""Synaptic Intelligence (Zenke, Poole & Ganguli, ICML 2017): `--si` (methods.param_reg: a weight penalty with SI's
+importance), `--c` (its strength, the penalty's default --reg-strength) and `--epsilon`, declared here.
 
 During a context, every step adds each parameter's contribution to the decrease of the loss:
     W_i += -g_i * (theta_i(after step) - theta_i(before step)),
@@ -13,11 +14,43 @@ the stream (the loop's consolidation event), with c = 10 unless --c is given.
 """
 import torch
 
-from methods.component import Component
+from methods.component import Component, num
+from utils.errors import UsageError
+
+# SI's c per experiment and scenario: the paper's chosen hyper-parameters
+SI_C = {
+    "splitMNIST": {"task": 10.0, "domain": 5e4, "class": 5e3},
+    "permMNIST": {"task": 10.0, "domain": 10.0, "class": 5.0},
+    "CIFAR100": {"task": 100.0, "domain": 500.0, "class": 5.0},
+}
+TASK_FREE_C = 10.0  # SI's c in task-free experiments, every experiment and scenario (the paper's code)
 
 
 class SI(Component):
     supports_stream = True
+    stream_label = "--si"
+    reads = ("importance_weighting", "weight_penalty", "si", "reg_strength")  # methods.param_reg's switches
+
+    @staticmethod
+    def add_si_args(g):
+        """SI's flags, in methods.param_reg's argument group (as the paper's code)."""
+        g.add_argument("--c", type=float, dest="si_c", help="SI: regularisation strength")
+        g.add_argument("--epsilon", type=float, default=0.1, help="SI: dampening parameter")
+
+    @staticmethod
+    def set_defaults(args):
+        c = TASK_FREE_C if args.task_free else SI_C.get(args.experiment, SI_C["permMNIST"])[args.scenario]
+        args.si_c = c if args.si_c is None else args.si_c
+
+    @staticmethod
+    def validate(args):
+        if args.epsilon < 0:
+            raise UsageError("--epsilon must be >= 0")
+
+    @staticmethod
+    def importance_stamp(args):
+        """SI's part of the parameter regularisation's stamp segment (methods.param_reg)."""
+        return "-SI" + num(args.epsilon)
 
     @staticmethod
     def enabled(args):

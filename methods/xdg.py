@@ -38,6 +38,7 @@ class XdG(Component):
     scenario_note = " (the context must be known at test time)"
     excludes = {"SeparateNetworks": ""}
     supports_stream = True  # gated per sample by the sample's context
+    stream_label = "--xdg"
 
     @staticmethod
     def add_args(parser):

@@ -14,7 +14,6 @@ from main import build_learner
 from methods.distill import kd_loss
 from methods.component import Replayed
 from methods.generative import GenerativeReplay
-from methods.replay import Replay
 from models.classifier import Classifier
 from models import pretrained
 from models.conv_vae import ConvVAE
@@ -32,13 +31,13 @@ def _learner(name, context, distill=False, active_classes="all", n_contexts=3):
     scenario = Scenario(name, n_contexts, 2, active_classes=active_classes)
     model = Classifier(4, 1, scenario.n_outputs, fc_layers=2, fc_units=8)
     experiment = SimpleNamespace(preprocess=Preprocess(), image_size=4, channels=1)
-    args = SimpleNamespace(task_free=False, replay="generative", distill=distill, temp=2.0, use_replay="normal", eps_agem=1e-7,
-                           batch=6, bce=False, g_fc_lay=2, g_fc_uni=8, g_z_dim=3, g_iters=100, iters=100,
-                           lr_gen=0.01, lr=0.001, optimizer="adam", momentum=0.0, fc_bn="no", fc_nl="relu",
-                           depth=0, recon_loss="BCE", normalize=False)
+    args = SimpleNamespace(task_free=False, replay="generative", distill=distill, temp=2.0, batch=6, g_fc_lay=2,
+                           g_fc_uni=8, g_z_dim=3, g_iters=100, iters=100, lr_gen=0.01, lr=0.001, optimizer="adam",
+                           momentum=0.0, fc_bn="no", fc_nl="relu", depth=0, recon_loss="BCE", normalize=False)
     learner = Learner(model, scenario, experiment, args, "cpu")
-    replay, generator = Replay(args, learner), GenerativeReplay(args, learner)
-    learner.components = [replay, generator]
+    generator = GenerativeReplay(args, learner)
+    replay = generator  # DGR: the generator's component also replays its samples to the classifier
+    learner.components = [generator]
     for c in range(context):
         for component in learner.components:
             component.after_context(c, None)
@@ -74,7 +73,7 @@ def test_replayed_inputs_come_from_the_previous_generator_and_hard_targets_from_
     losses, extra, _ = _iteration(learner, seed=5)
     assert len(extra) == 1 and extra[0].x.shape == (6, 1, 4, 4)   # a batch as large as the training batch
     torch.manual_seed(5)
-    assert torch.equal(extra[0].x, gen.previous.sample(6))          # drawn from the frozen previous generator
+    assert torch.equal(extra[0].x, gen.previous_generator.sample(6))          # drawn from the frozen previous generator
     assert learner.last_replayed[0].source is gen                   # ... a batch of the generator's, given to
     assert learner.last_replayed[0].scores is not None              # the classifier scored in the shared pass
     gx = extra[0].x
@@ -135,18 +134,18 @@ def test_previous_generator_and_classifier_stay_frozen_in_the_next_context(data_
     args = parse(tiny(data_dir, tmp_path, "--replay=generative", "--iters", "10", "--contexts", "3"))
     experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed, "cpu", args.normalize)
     learner = build_learner(args, experiment, torch.device("cpu"))
-    replay = next(c for c in learner.components if isinstance(c, Replay))
+    replay = next(c for c in learner.components if isinstance(c, GenerativeReplay))
     gen = next(c for c in learner.components if isinstance(c, GenerativeReplay))
     snapshots = {}
 
     def after_context(context):
-        snapshots[context] = ([p.clone() for p in gen.previous.parameters()],
+        snapshots[context] = ([p.clone() for p in gen.previous_generator.parameters()],
                               [p.clone() for p in replay.previous.parameters()])
 
     plan = list(enumerate(experiment.train))[:2]
     train(learner, plan, args.iters, args.batch, after_context=after_context, quiet=True)
     # the copies taken after context 0 were used, unchanged, during context 1 (new copies replaced them after it)
-    assert gen.previous is not None and not any(p.requires_grad for p in gen.previous.parameters())
+    assert gen.previous_generator is not None and not any(p.requires_grad for p in gen.previous_generator.parameters())
     first_gen, first_cls = snapshots[0]
     now_gen, now_cls = snapshots[1]
     assert any(not torch.equal(a, b) for a, b in zip(first_gen, now_gen))  # the generator kept learning
@@ -155,7 +154,7 @@ def test_previous_generator_and_classifier_stay_frozen_in_the_next_context(data_
 
 def test_frozen_copies_are_not_trained_during_a_context(data_dir, tmp_path):
     learner, replay, gen = _learner("class", context=1)
-    prev_gen = [p.clone() for p in gen.previous.parameters()]
+    prev_gen = [p.clone() for p in gen.previous_generator.parameters()]
     prev_cls = [p.clone() for p in replay.previous.parameters()]
     optimizer = torch.optim.Adam(learner.model.parameters(), lr=0.1)
     for it in range(3):
@@ -164,7 +163,7 @@ def test_frozen_copies_are_not_trained_during_a_context(data_dir, tmp_path):
         losses["replay"].backward()
         optimizer.step()
         gen.after_iteration(1, it, losses, Batch(torch.rand(6, 1, 4, 4), None, 1), learner.last_replayed)
-    assert all(torch.equal(a, b) for a, b in zip(prev_gen, gen.previous.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(prev_gen, gen.previous_generator.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(prev_cls, replay.previous.parameters()))
 
 

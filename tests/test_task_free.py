@@ -116,8 +116,8 @@ def test_stream_batches_are_the_streams_draws(data_dir, tmp_path):
     assert all((c == 0).all() for c in contexts[:2]) and all((c == 1).all() for c in contexts[2:6])  # sharp
 
 
-@pytest.mark.parametrize("flags,term", [("--si", "si"), ("--lwf", "replay"), ("--replay=buffer", "replay"),
-                                        ("--agem", "replay")])
+@pytest.mark.parametrize("flags,term", [("--si", "si"), ("--lwf", "replay"), ("--replay=buffer", "replay")])
+# (A-GEM adds no loss term: tests/test_agem.py checks that it projects only after the first update)
 def test_consolidating_methods_start_after_the_first_update(data_dir, tmp_path, flags, term):
     args, learner, spy, plan, iters = learner_for(data_dir, tmp_path, flags, "--iters", "10", "--fuzziness", "2",
                                                    "--update-every", "7")
@@ -131,7 +131,7 @@ def test_replay_draws_from_the_buffer_as_at_the_last_update(data_dir, tmp_path):
                                                    "--fuzziness", "2", "--update-every", "6", "--budget", "50")
     (_, data), = plan
     memory = learner.provider("memory")
-    replay = next(c for c in learner.components if type(c).__name__ == "Replay")
+    replay = next(c for c in learner.components if type(c).__name__ == "ER")
     seen = []
 
     class Check(Component):
