@@ -345,12 +345,14 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
     b = of(args)
     foreign = {d for other in BENCHMARKS.values() if other.name != b.name for d in own_options(other)}
     # defaults that the paper does not give for this benchmark: where they come from instead
-    origin = {**({} if b.published else dict.fromkeys(b.protocol, "no published value")), **b.origin}
+    label = "paper default" if b.published else "no published value"  # what fills a default on this benchmark
+    notes = {}
     shown = set()
     for c in enabled:  # a component's group: the flags its add_args declares, and other groups' flags it reads
         sub = Parser("x", add_help=False)
         c.add_args(sub)
         shown |= {a.dest for a in sub._actions} | set(c.reads)
+        notes.update(c.unpublished(args))  # a method's fallback for a benchmark the paper never ran
     lines = [f"Options of this run ({args.experiment}, {args.scenario}-incremental; "
              f"methods: {', '.join(c.describe(args) for c in enabled) or 'None (fine-tuning)'}):"]
     for title, dests in groups:
@@ -362,10 +364,12 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
             value = getattr(args, d)
             if d in given:
                 source = "command line"
+            elif d in notes:
+                source = notes[d]
             elif steps["expanded"][d] != steps["parsed"][d]:
                 source = "set by a method flag"
             elif steps["expanded"][d] != value:  # (filled in: from None, or a flag's default)
-                source = f"{origin.get(d, 'paper default')} ({args.experiment}, {args.scenario})"
+                source = f"{b.origin.get(d, label)} ({args.experiment}, {args.scenario})"
             else:
                 source = "default"
             lines.append(f"  {flag:26s} {str(value):14s} {source}")

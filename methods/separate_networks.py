@@ -13,12 +13,12 @@ import copy
 import torch
 
 from data.benchmarks import benchmark
-from methods.component import Component
+from methods.component import Component, unpublished_note
 from models.classifier import build_classifier
 from models.separate import SeparateClassifiers
 
-UNITS = {"splitMNIST": 100}  # hidden units per network; any other experiment: 400
-DEFAULT_UNITS = 400
+UNITS = {"splitMNIST": 100, "permMNIST": 400, "CIFAR100": 400}  # hidden units per network: the paper's
+DEFAULT_UNITS = 400  # any other benchmark: no published value
 
 
 def count_parameters(model):
@@ -46,6 +46,10 @@ class SeparateNetworks(Component):
     @staticmethod
     def enabled(args):
         return args.separate_networks
+
+    @staticmethod
+    def unpublished(args):
+        return unpublished_note(args, UNITS, ["fc_units"], f"{DEFAULT_UNITS} units per network")
 
     @staticmethod
     def describe(args):
