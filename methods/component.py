@@ -53,6 +53,14 @@ def num(x):
     return f"{x:g}"
 
 
+def unpublished_note(args, table, flags, fallback):
+    """{flag: note} for the `flags` a component fills from a per-benchmark `table` of the paper's values when this
+    run's benchmark is not in it: the value is the component's stated `fallback`, and --print-defaults says so."""
+    if args.experiment in table:
+        return {}
+    return dict.fromkeys(flags, f"no published value ({args.experiment}): {fallback}")
+
+
 class Component:
     # ---- declared on the class: flags, defaults, validation, parameter stamp (used before any data is loaded) ----
     scenarios = SCENARIOS   # the scenarios this component supports
@@ -100,6 +108,12 @@ class Component:
     def validate(args):
         """Raise utils.errors.UsageError for an impossible value of this component's own flags (called whether it
         is enabled or not, since its flags may be given without it; after check_combinations)."""
+
+    @staticmethod
+    def unpublished(args):
+        """{flag destination: note} for the defaults this component gave from a fallback, not from the paper's
+        value for this benchmark (methods.component.unpublished_note), shown by --print-defaults."""
+        return {}
 
     @staticmethod
     def stamp(args):

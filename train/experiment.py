@@ -14,6 +14,7 @@ from collections import namedtuple
 
 import torch
 
+from data.benchmarks import settings_of
 from data.experiments import build_experiment
 from data.scenario import Scenario
 from data.stream import Stream, StreamData, context_probs
@@ -56,7 +57,7 @@ def build(args):
     set_seed(args.seed)
     device = choose_device(args.cuda)
     experiment = build_experiment(args.experiment, args.contexts, data_dir(args.data_dir), args.seed, device,
-                                  args.normalize)
+                                  args.normalize, **settings_of(args))
     seconds = time.perf_counter() - start
     learner = build_learner(args, experiment, device)
     return Setup(learner, learner.experiment, device, seconds)
@@ -138,7 +139,7 @@ def fit(args, stamp, setup, start):
     logging = [b - a for a, b in zip(logged, logged[1:])]  # accuracies and plots at the log points, per phase
     per_phase = [p - g for p, g in zip(phase_seconds, logging)]
     seconds.update({"train": sum(per_phase), "train_per_phase": per_phase, "eval": eval_seconds[0]})
-    extra = {}
+    extra = {} if data.normalisation is None else {"normalisation": data.normalisation}  # (own data)
     if monitor is not None:
         seconds["logging"] = monitor.seconds  # not in "train"
         extra["training_log"] = monitor.history()
