@@ -13,7 +13,6 @@ import visdom
 
 from eval.visdom_log import VisdomPlots
 from tests.conftest import run_script, tiny
-from utils.errors import UsageError
 from cli.options import parse
 
 pytestmark = pytest.mark.filterwarnings("ignore:The .warn. method is deprecated:DeprecationWarning")
@@ -145,8 +144,3 @@ def test_log_options():
     args = parse(["--iters", "40"])
     assert (args.loss_log, args.acc_log, args.sample_log, args.acc_n, args.sample_n) == (40, 40, 40, 1024, 64)
     assert (args.visdom_server, args.visdom_port, args.visdom, args.pdf) == ("http://localhost", 8097, False, False)
-    for bad in (["--loss-log", "0"], ["--acc-log", "-1"], ["--acc-n", "0"], ["--sample-n", "0"],
-                ["--visdom-port", "70000"]):
-        with pytest.raises((UsageError, SystemExit)) as e:  # the option's type refuses it (argparse: exit 2)
-            parse(bad)
-        assert not isinstance(e.value, SystemExit) or e.value.code == 2
