@@ -17,8 +17,9 @@ from train.loop import train
 
 
 def options(data_dir, tmp_path, *extra):
-    """Tiny task-free runs: 5 contexts x 30 iterations of 32 samples, short ramps, an update every 10 iterations."""
-    return tiny(data_dir, tmp_path, "--fuzziness", "5", "--update-every", "10", "--no-save", *extra)
+    """Tiny task-free runs: 5 contexts x 30 iterations of 32 samples, short ramps, an update every 10 iterations; one
+    torch thread (seconds; two threads on a busy 2-core machine cost several times more)."""
+    return tiny(data_dir, tmp_path, "--fuzziness", "5", "--update-every", "10", "--no-save", "--threads", "1", *extra)
 
 
 def run(data_dir, tmp_path, *extra):
