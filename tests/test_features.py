@@ -144,6 +144,7 @@ def run_both(data_dir, tmp_path, conv_file, monkeypatch, capsys, extra):
     ("--ewc", "--lambda", "100"),                                          # the Fisher's passes
     ("--si", "--scenario", "domain"),
 ])
+@pytest.mark.slow
 def test_cached_and_uncached_runs_give_bit_identical_results(data_dir, tmp_path, conv_file, monkeypatch, capsys,
                                                              extra):
     results = run_both(data_dir, tmp_path, conv_file, monkeypatch, capsys, extra)

@@ -2,7 +2,11 @@
 tests/test_round_trip.py)."""
 import json
 
+import pytest
+
 from tests.conftest import SHARED_DATA, real_mnist, run_script, tiny
+
+pytestmark = pytest.mark.slow  # every test here runs ./main.py in a subprocess, or on the real MNIST
 
 
 def result_of(tmp_path, pattern="*-s[0-9].json"):

@@ -29,6 +29,7 @@ def small(data_dir, base, *extra):
 
 # ---- results are never lost or overwritten ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_model_that_cannot_be_saved_still_writes_results_one_line_nonzero(data_dir, tmp_path):
     """A real write failure from the OS: the process may not write files over 64 KiB (EFBIG, as a full disk
     gives ENOSPC); the results JSON is small, the model is not."""
@@ -82,6 +83,7 @@ def test_loss_watch_names_the_first_bad_iteration_without_changing_anything():
     watch.check()  # a new context with no iteration yet: nothing to check
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_the_run_and_is_left_out_of_a_sweep(data_dir, tmp_path, capsys):
     r = run_script("main.py", *small(data_dir, tmp_path / "main", *DIVERGING.split()))
     assert r.returncode == 3
@@ -110,6 +112,7 @@ def test_nan_loss_stops_the_run_and_is_left_out_of_a_sweep(data_dir, tmp_path, c
 
 # ---- a sweep means the same whatever ran it -----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_stored_results_are_reused_only_when_complete_and_made_the_same_way(data_dir, tmp_path, capsys):
     """Many bad stored results, one per seed: each is rerun with a note (never summarised, never a crash); a
     folder in the place of a result fails that run only."""
@@ -171,6 +174,7 @@ def test_claim_is_exclusive_released_on_exit_and_stale_claims_are_taken_over(tmp
         holder.wait()
 
 
+@pytest.mark.slow
 def test_two_concurrent_sweeps_on_one_folder_run_each_job_once(data_dir, tmp_path):
     argv = [sys.executable, os.path.join(ROOT, "compare.py"),
             *small(data_dir, tmp_path, "--iters", "100"), "--methods", "None,Joint", "--n-seeds", "2",
@@ -249,6 +253,7 @@ def _busy_sweep(data_dir, base):
     return p, _children(p.pid)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("presses", [1, 2])
 def test_ctrl_c_stops_every_worker_with_a_true_message(data_dir, tmp_path, presses):
     p, workers = _busy_sweep(data_dir, tmp_path)
@@ -271,6 +276,7 @@ def test_ctrl_c_stops_every_worker_with_a_true_message(data_dir, tmp_path, press
     assert " done " not in out
 
 
+@pytest.mark.slow
 def test_workers_exit_when_the_sweep_process_dies(data_dir, tmp_path):
     p, workers = _busy_sweep(data_dir, tmp_path)
     p.kill()  # kill -9: no cleanup in the parent at all

@@ -93,6 +93,7 @@ def test_training_one_context_never_touches_another_network(data_dir, tmp_path, 
         assert all(p.grad is None for p in model.networks[c].parameters())
 
 
+@pytest.mark.slow
 def test_main_runs_with_separate_networks(data_dir, tmp_path):
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--scenario", "task", "--separate-networks", "--no-save"))
     assert r.returncode == 0, r.stderr

@@ -11,7 +11,7 @@ from cli.options import parse
 from data.experiments import build_experiment
 from data.stream import StreamData
 from methods.component import Component
-from tests.conftest import run_script, tiny
+from tests.conftest import tiny
 from train.experiment import build_learner, plan_of
 from train.loop import train
 
@@ -175,6 +175,7 @@ def test_replay_draws_from_the_buffer_as_at_the_last_update(data_dir, tmp_path):
     (["--icarl", "--update-every", "1"], 0.5),
     (["--gen-classifier", "--eval-s", "5", "--acc-log", "150"], 0.8),
 ])
+@pytest.mark.slow
 def test_methods_that_remember_class_il(data_dir, tmp_path, flags, floor):
     none = run(data_dir, tmp_path / "none", "--stream", "academic-setting")["average_accuracy"]
     stream = [] if "--joint" in flags else ["--stream", "academic-setting"]
@@ -196,6 +197,7 @@ def test_other_class_il_methods_change_training_only_once_consolidated(data_dir,
     assert never["curve"] == none["curve"] and never["accuracy_matrix"] == none["accuracy_matrix"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [["--xdg"], ["--separate-networks"], ["--si"], ["--lwf"]])
 def test_task_il_methods_learn(data_dir, tmp_path, flags):
     result = run(data_dir, tmp_path, "--scenario", "task", *flags)
@@ -223,11 +225,12 @@ def test_results_json_curve_stamp_and_pdf(data_dir, tmp_path):
 
 def test_get_stamp_names_the_record(data_dir, tmp_path, capsys):
     """(--test on a task-free run: tests/test_round_trip.py.)"""
-    argv = tiny(data_dir, tmp_path, "--fuzziness", "5", "--icarl", "--no-save")
-    r = run_script("main_task_free.py", *argv, "--get-stamp")
-    assert r.returncode == 0 and r.stdout.strip().startswith("splitMNIST5-class--fuzzy5-ue100--")
+    argv = tiny(data_dir, tmp_path, "--fuzziness", "5", "--icarl", "--no-save", "--threads", "1")
+    assert main_task_free.main(argv + ["--get-stamp"]) == 0
+    stamp = capsys.readouterr().out.strip()
+    assert stamp.startswith("splitMNIST5-class--fuzzy5-ue100--")
     assert main_task_free.main(argv) == 0
-    assert json.loads((tmp_path / "results" / f"{r.stdout.strip()}.json").read_text())["stamp"] == r.stdout.strip()
+    assert json.loads((tmp_path / "results" / f"{stamp}.json").read_text())["stamp"] == stamp
 
 
 def _unseen_context_never_predicted(result):

@@ -69,6 +69,7 @@ def server(tmp_path_factory):
         yield port
 
 
+@pytest.mark.slow
 def test_loss_and_accuracy_traces_arrive(data_dir, tmp_path, server):
     iters, contexts, loss_log, acc_log = 30, 5, 10, 15
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--scenario", "task", "--visdom", "--visdom-server",
@@ -106,6 +107,7 @@ def test_loss_and_accuracy_traces_arrive(data_dir, tmp_path, server):
     assert y_avg[k] == pytest.approx(R[1, :2].mean(), abs=1e-9)
 
 
+@pytest.mark.slow
 def test_run_goes_on_without_server(data_dir, tmp_path):
     port = free_port()  # nothing listens there
     options = [a for a in tiny(data_dir, tmp_path) if a != "--quiet"]  # and no progress bar: stderr is a pipe

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -112,6 +113,7 @@ def test_note_for_trainable_conv_layers(data_dir, tmp_path, capsys):
     assert "XdG" not in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_main_runs_with_xdg(data_dir, tmp_path):
     """(--test with XdG's gates: tests/test_round_trip.py.)"""
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--scenario", "task", "--xdg", "--no-save"))
