@@ -12,7 +12,7 @@ from data.experiments import build_experiment
 from models import pretrained
 from models.conv import ConvLayers
 from tests.conftest import ROOT, tiny
-from utils.errors import DataError, run_cli
+from utils.errors import DataError
 from cli.options import parse
 
 SMALL = ["--fc-units", "20", "--channels", "4", "--no-gpus"]
@@ -125,21 +125,6 @@ def test_frozen_layers_and_batchnorm_statistics_stay_unchanged(data_dir, tmp_pat
     assert any(k.endswith("weight") for k in changed) and any(k.endswith("running_mean") for k in changed)
 
 
-def exit_of(script_main, argv, capsys):
-    """Exit code and stderr lines of a script's main run as from the command line (in-process: faster)."""
-    with pytest.raises(SystemExit) as stop:
-        run_cli(script_main, argv)
-    return stop.value.code, capsys.readouterr().err.strip().splitlines()
-
-
-def test_missing_pretrained_file_is_one_line_naming_file_and_command(data_dir, tmp_path, capsys):
-    code, lines = exit_of(main.main, cifar100(data_dir, tmp_path, tmp_path / "nothing", "--freeze-convE"), capsys)
-    assert code == 1
-    assert len(lines) == 1 and str(tmp_path / "models" / "C3-5x4-bn-t2-s3") in lines[0]
-    assert "./main_pretrain.py --experiment=CIFAR10 --augment --convE-stag=t2 --seed-to-stag --seed=3" in lines[0]
-    assert "--channels=4" in lines[0]
-
-
 def test_stamps_tell_pretrained_and_frozen_apart():
     base = ["--experiment", "CIFAR100"]
     variants = [[], ["--pre-convE"], ["--pre-convE", "--freeze-convE"], ["--freeze-convE"],
@@ -150,17 +135,6 @@ def test_stamps_tell_pretrained_and_frozen_apart():
                                                                                "--seed-to-ltag"]))
     # without conv layers the flags change nothing, as in the paper's code
     assert main.param_stamp(parse(["--pre-convE", "--freeze-convE"])) == main.param_stamp(parse([]))
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--experiment", "MNIST", "--augment"], "--augment"),
-    (["--epochs", "2", "--iters", "5"], "not allowed with"),
-    (["--depth", "0"], "no conv layers"),
-    (["--epochs", "0"], "--epochs"),
-])
-def test_pretrain_bad_flags_are_one_line(argv, message, capsys):
-    code, lines = exit_of(main_pretrain.main, argv, capsys)
-    assert code == 2 and len(lines) == 1 and message in lines[0]
 
 
 PAPER_FILE = os.path.join(os.path.dirname(ROOT), "shared", "reference", "paper_code_models", "C3-5x16-bn-e100")

@@ -15,7 +15,6 @@ import visdom
 
 from eval.visdom_log import VisdomPlots
 from tests.conftest import run_script, tiny
-from utils.errors import UsageError
 from cli.options import parse
 
 pytestmark = pytest.mark.filterwarnings("ignore:The .warn. method is deprecated:DeprecationWarning")
@@ -72,6 +71,7 @@ def server(tmp_path_factory):
         yield port
 
 
+@pytest.mark.slow
 def test_loss_and_accuracy_traces_arrive(data_dir, tmp_path, server):
     iters, contexts, loss_log, acc_log = 30, 5, 10, 15
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--scenario", "task", "--visdom", "--visdom-server",
@@ -109,6 +109,7 @@ def test_loss_and_accuracy_traces_arrive(data_dir, tmp_path, server):
     assert y_avg[k] == pytest.approx(R[1, :2].mean(), abs=1e-9)
 
 
+@pytest.mark.slow
 def test_run_goes_on_without_server(data_dir, tmp_path):
     port = free_port()  # nothing listens there
     options = [a for a in tiny(data_dir, tmp_path) if a != "--quiet"]  # and no progress bar: stderr is a pipe
@@ -152,11 +153,6 @@ def test_log_options():
     args = parse(["--iters", "40"])
     assert (args.loss_log, args.acc_log, args.sample_log, args.acc_n, args.sample_n) == (40, 40, 40, 1024, 64)
     assert (args.visdom_server, args.visdom_port, args.visdom, args.pdf) == ("http://localhost", 8097, False, False)
-    for bad in (["--loss-log", "0"], ["--acc-log", "-1"], ["--acc-n", "0"], ["--sample-n", "0"],
-                ["--visdom-port", "70000"]):
-        with pytest.raises((UsageError, SystemExit)) as e:  # the option's type refuses it (argparse: exit 2)
-            parse(bad)
-        assert not isinstance(e.value, SystemExit) or e.value.code == 2
 
 
 @contextlib.contextmanager
