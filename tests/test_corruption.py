@@ -1,13 +1,15 @@
 """Data errors beyond what a run shows (the runs' one-line refusals on malformed and missing data are rows of
 tests/test_refusals.py): a file that cannot be read, a download that fails, and valid data still loading."""
 import os
+import shutil
 
 import numpy as np
 import pytest
 
+import main
 from data import files, mnist
-from tests.synthetic import write_idx, write_mnist
-from utils.errors import DataError
+from tests.synthetic import write_cifar, write_idx, write_mnist
+from utils.errors import DataError, run_cli
 
 RAW = os.path.join("MNIST", "raw")
 IMAGES, LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"
@@ -17,6 +19,25 @@ def _data(tmp_path):
     root = str(tmp_path / "data")
     write_mnist(root, n_train=100, n_test=3)
     return root
+
+
+def _cifar(tmp_path):
+    root = str(tmp_path / "data")
+    write_cifar(root, 10)
+    return root
+
+
+def _run(capsys, root, tmp_path, *flags):
+    """./main.py on the data at `root`: it must stop with exit code 1 and one line; returns the line."""
+    argv = ["--data-dir", root, "--results-dir", str(tmp_path / "results"), "--no-save", "--quiet", "--iters", "1",
+            "--contexts", "2", *flags]
+    with pytest.raises(SystemExit) as e:
+        run_cli(main.main, argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
 
 
 def test_unreadable_file_is_reported_as_unreadable(tmp_path, monkeypatch):
