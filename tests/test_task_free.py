@@ -12,7 +12,7 @@ from data.experiments import build_experiment
 from data.stream import StreamData
 from methods.component import Component
 from tests.conftest import tiny
-from train.experiment import build_learner, plan_of
+from train.experiment import build_learner, schedule_of
 from train.loop import train
 
 
@@ -69,7 +69,7 @@ def learner_for(data_dir, tmp_path, *extra):
     learner = build_learner(args, experiment, torch.device("cpu"))
     spy = Spy(args, learner)
     learner.components.append(spy)
-    plan, iters = plan_of(args, learner, experiment)
+    plan, iters, _ = schedule_of(args, learner, experiment)
     return args, learner, spy, plan, iters
 
 
@@ -84,7 +84,7 @@ def test_no_context_label_or_boundary_reaches_the_learner(data_dir, tmp_path, sc
     assert context is None and isinstance(data, StreamData) and iters == 60
     with pytest.raises(AttributeError):
         data.contexts
-    train(learner, plan, iters, args.batch, quiet=True)
+    train(learner, plan, iters, args.batch, args.update_every, quiet=True)
     assert spy.contexts == {None}
     assert all(c is None for c in spy.batch_contexts) and len(spy.batch_contexts) == 60
     assert any(spy.replayed) and all(c is None for r in spy.replayed for c in r)
@@ -96,7 +96,7 @@ def test_task_il_sees_each_samples_context(data_dir, tmp_path):
     args, learner, spy, plan, iters = learner_for(data_dir, tmp_path, "--scenario", "task", "--iters", "10",
                                                    "--fuzziness", "3")
     (_, data), = plan
-    train(learner, plan, iters, args.batch, quiet=True)
+    train(learner, plan, iters, args.batch, args.update_every, quiet=True)
     assert spy.contexts == {None}
     for c in spy.batch_contexts:
         assert isinstance(c, torch.Tensor) and c.shape == (args.batch,)
@@ -123,7 +123,7 @@ def test_stream_batches_are_the_streams_draws(data_dir, tmp_path):
 def test_consolidating_methods_start_after_the_first_update(data_dir, tmp_path, flags, term):
     args, learner, spy, plan, iters = learner_for(data_dir, tmp_path, flags, "--iters", "10", "--fuzziness", "2",
                                                    "--update-every", "7")
-    train(learner, plan, iters, args.batch, quiet=True)
+    train(learner, plan, iters, args.batch, args.update_every, quiet=True)
     assert not any(term in names for names in spy.terms[:7])
     assert all(term in names for names in spy.terms[7:])
     after = [v[term] for v in spy.values[7:]]
@@ -134,7 +134,7 @@ def test_consolidating_methods_start_after_the_first_update(data_dir, tmp_path, 
 def test_no_update_within_the_stream_no_consolidation(data_dir, tmp_path, flags):
     """An update interval longer than the stream: one event, at its end; nothing to replay or anchor to before."""
     args, learner, spy, plan, iters = learner_for(data_dir, tmp_path, *flags)
-    train(learner, plan, iters, args.batch, quiet=True)
+    train(learner, plan, iters, args.batch, args.update_every, quiet=True)
     assert spy.events == [150] and iters == 150
     assert not any({"si", "replay"} & names for names in spy.terms) and not any(spy.replayed)
 
@@ -164,7 +164,7 @@ def test_replay_draws_from_the_buffer_as_at_the_last_update(data_dir, tmp_path):
             return {}
 
     learner.components.append(Check(args, learner))
-    train(learner, plan, iters, args.batch, quiet=True)
+    train(learner, plan, iters, args.batch, args.update_every, quiet=True)
     assert len(seen) == iters - 6 and any(seen)  # the buffer changed since, and replay still used the snapshot
     assert len(memory) == 50 and memory.version == iters * args.batch
 
