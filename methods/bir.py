@@ -125,8 +125,8 @@ class BrainInspired(Component):
                              "(internal replay, as the paper): add --pre-convE --freeze-convE"
                              + ("" if args.hidden else " --hidden"))
         if args.depth == 0 and args.normalize:
-            raise UsageError("--feedback/--brain-inspired on CIFAR without conv layers needs images in [0, 1] "
-                             "(--no-norm)")
+            raise UsageError(f"--feedback/--brain-inspired without conv layers needs images in [0, 1]: add --no-norm "
+                             f"({args.experiment} normalises its inputs)")
         for flag, name in (("singlehead", "--singlehead"), ("fc_drop", "--fc-drop")):
             if getattr(args, flag):
                 raise UsageError(f"--feedback cannot be combined with {name}")

@@ -14,6 +14,7 @@ import re
 
 import torch
 
+from data.benchmarks import BENCHMARKS, of
 from models.conv import ConvLayers
 from utils import io
 from utils.errors import DataError
@@ -109,8 +110,8 @@ def load_state(path, args):
 
 def pretrain_command(args):
     """The ./main_pretrain.py line that writes the file this run looks for (the paper's: 100 epochs, augmented)."""
-    source = {"splitMNIST": "MNIST", "permMNIST": "MNIST32", "MNIST": "MNIST", "MNIST32": "MNIST32"}.get(
-        args.experiment, "CIFAR10")
+    # a benchmark names the pre-training data that fit its input; ./main_pretrain.py's own --experiment is one
+    source = of(args).pretrain if args.experiment in BENCHMARKS else args.experiment
     parts = ["./main_pretrain.py", f"--experiment={source}"]
     epochs = re.fullmatch(r"e(\d+)", args.convE_ltag)
     if epochs:

@@ -136,3 +136,18 @@ def test_a_toy_run_records_its_data(toy, data_dir, tmp_path):
     record = main.run(parse(["--experiment=toy", "--data-dir", data_dir, *out(tmp_path)]))
     assert len(record["accuracy_matrix"]) == 2 and record["options"]["experiment"] == "toy"
     assert torch.tensor(record["accuracy_matrix"]).shape == (2, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flag", ["--xdg", "--ewc", "--si", "--fromp", "--brain-inspired"])
+@pytest.mark.parametrize("data", ["rotMNIST", "custom"])
+def test_the_methods_run_on_rotated_mnist_and_own_data(data_dir, tmp_path, flag, data):
+    from tests.test_custom import write_npz
+    where = ["--experiment=rotMNIST", "--data-dir", data_dir] if data == "rotMNIST" else \
+        ["--experiment=custom", f"--data-file={write_npz(tmp_path / 'own.npz')}", "--contexts=2"]
+    scenario = "--scenario=task" if flag == "--xdg" else "--scenario=class"
+    no_norm = ["--no-norm"] if data == "custom" and flag == "--brain-inspired" else []  # (its one-line refusal says so)
+    argv = [*where, scenario, flag, *no_norm, "--fc-units=30", "--batch=16", *out(tmp_path)]
+    assert run_cli(main.main, argv) == 0
+    text = describe_defaults(argv)
+    assert "no published value" in text and "paper default" not in text

@@ -39,6 +39,7 @@ class CustomData(Benchmark):
         """The benchmark of one data set (`bound`); the registered one (no source) only declares the options."""
         self.source, self.label, self.key = source, label, key
         self.classes, self.image_size, self.channels = sizes
+        self.pretrain = "CIFAR10" if self.channels == 3 else "MNIST"  # (./main_pretrain.py's data of that shape)
         # two classes per context when they pair up, as split MNIST and split CIFAR-10; else one per context
         self.contexts = self.classes // 2 if self.classes % 2 == 0 else self.classes
 
