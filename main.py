@@ -5,8 +5,8 @@ From Python (a notebook): `import main; record = main.run(experiment="splitMNIST
 takes the command line's options as keywords and returns the run's record (the results JSON's contents)."""
 import sys
 
-from cli.options import argv_of, describe_defaults, parse
-from cli.output import print_result
+from cli.options import argv_of, describe_defaults, hinting_divergence, parse
+from cli.output import check_outputs_written, print_result
 from cli.stamp import param_stamp
 from train import experiment
 from train.experiment import build_learner  # noqa: F401  (tests and benchmarks build learners through main)
@@ -28,8 +28,10 @@ def main(argv=None):
     if args.get_stamp:
         print(param_stamp(args))
         return 0
-    result = run(args)
+    with hinting_divergence(args, argv, "main"):
+        result = run(args)
     print_result(args, result)
+    check_outputs_written(args, result)
     return 0
 
 

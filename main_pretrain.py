@@ -54,7 +54,7 @@ def parse(argv=None):
     args = build_parser().parse_args(argv)
     cifar = args.experiment in CIFAR
     args.normalize = args.normalize and cifar
-    set_conv_defaults(args, cifar)
+    set_conv_defaults(args, 5 if cifar else 0)
     args.fc_units = 2000 if args.fc_units is None else args.fc_units  # the paper's value for these data sets
     args.lr = 0.0001 if args.lr is None else args.lr
     args.batch = 256 if args.batch is None else args.batch

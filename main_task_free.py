@@ -6,8 +6,8 @@ random) without the learner being told where one ends. Every option of ./main.py
 From Python: `import main_task_free; record = main_task_free.run(scenario="class", replay="buffer")`."""
 import sys
 
-from cli.options import argv_of, describe_defaults, parse
-from cli.output import print_result
+from cli.options import argv_of, describe_defaults, hinting_divergence, parse
+from cli.output import check_outputs_written, print_result
 from cli.stamp import param_stamp
 from train import experiment
 from utils.errors import run_cli
@@ -31,7 +31,8 @@ def main(argv=None):
     if args.get_stamp:
         print(param_stamp(args))
         return 0
-    result = run(args)
+    with hinting_divergence(args, argv, PROG, task_free=True):
+        result = run(args)
     curve = result.get("curve", {})
     if curve.get("iterations"):
         print("test accuracy (%) per context over the stream (on --acc-n samples each):")
@@ -39,6 +40,7 @@ def main(argv=None):
         for t, row in zip(curve["iterations"], curve["accuracy"]):
             print(f"{t:<9} " + " ".join(f"{100 * a:6.2f}" for a in row))
     print_result(args, result, phases="after the stream")
+    check_outputs_written(args, result)
     return 0
 
 

@@ -7,12 +7,13 @@ import argparse
 import importlib.util
 import math
 import sys
+from contextlib import contextmanager
 
 import methods
-from data.experiments import EXPERIMENTS, PROTOCOL
+from data.benchmarks import BENCHMARKS, of
 from data.stream import STREAMS, check_stream
 from utils import argtypes as t
-from utils.errors import UsageError
+from utils.errors import Diverged, UsageError
 
 
 class Parser(argparse.ArgumentParser):
@@ -50,12 +51,14 @@ def add_general(parser, store="./store", pretrain=False):
 
 def add_problem(parser):
     g = parser.add_argument_group("Problem Specification")
-    g.add_argument("--experiment", default="splitMNIST", choices=list(EXPERIMENTS))
+    g.add_argument("--experiment", default="splitMNIST", choices=list(BENCHMARKS))
     g.add_argument("--scenario", default="class", choices=["task", "domain", "class"])
     g.add_argument("--contexts", type=t.count, metavar="N", help="number of contexts")
     g.add_argument("--iters", type=t.count, help="# iterations (mini-batches) per context")
     g.add_argument("--batch", type=t.count, help="mini-batch size (# samples per iteration)")
     g.add_argument("--no-norm", action="store_false", dest="normalize", help="don't normalise images (CIFAR)")
+    for b in BENCHMARKS.values():  # a benchmark's own options (rotated MNIST's --rotations)
+        b.add_args(g)
 
 
 def add_model(parser, pretrain=False):
@@ -148,12 +151,12 @@ def build_parser(prog="main", description="Continual learning: one experiment in
 
 
 def set_defaults(args):
-    name = args.experiment
-    cifar = name in ("CIFAR10", "CIFAR100")
-    args.normalize = args.normalize and cifar
-    args.contexts = EXPERIMENTS[name][1] if args.contexts is None else args.contexts
-    set_conv_defaults(args, cifar)
-    for flag, value in PROTOCOL[name].items():
+    b = of(args)
+    args.normalize = args.normalize and b.normalisation is not None
+    b.set_defaults(args)
+    args.contexts = b.contexts if args.contexts is None else args.contexts
+    set_conv_defaults(args, b.depth)
+    for flag, value in b.protocol.items():
         if getattr(args, flag) is None:
             setattr(args, flag, value)
     for flag in ("loss_log", "acc_log", "sample_log"):  # log once per context unless told otherwise, as the paper
@@ -161,8 +164,9 @@ def set_defaults(args):
             setattr(args, flag, args.iters)
 
 
-def set_conv_defaults(args, cifar):
-    args.depth = (5 if cifar else 0) if args.depth is None else args.depth
+def set_conv_defaults(args, depth):
+    """--depth (default `depth`) and --reducing-layers (default depth - 1)."""
+    args.depth = depth if args.depth is None else args.depth
     args.reducing_layers = max(args.depth - 1, 0) if args.reducing_layers is None else args.reducing_layers
 
 
@@ -184,13 +188,25 @@ def validate_conv(args):
         raise UsageError("--reducing-layers must be between 0 and --depth (and --depth at least 0)")
 
 
+def own_options(b):
+    """The option destinations a benchmark declares for itself."""
+    probe = Parser("x", add_help=False)
+    b.add_args(probe)
+    return [a.dest for a in probe._actions]
+
+
 def validate(args):
-    total = EXPERIMENTS[args.experiment][0]
+    b = of(args)
+    for other in BENCHMARKS.values():
+        given = [d for d in own_options(other) if other.name != b.name and getattr(args, d, None) is not None]
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} only applies to --experiment={other.name}")
     if args.contexts < 1:
         raise UsageError("--contexts must be at least 1")
-    if args.experiment != "permMNIST" and args.contexts > total:
-        raise UsageError(f"--contexts={args.contexts}: {args.experiment} has only {total} classes "
-                         f"(at most {total} contexts)")
+    if b.split and args.contexts > b.classes:
+        raise UsageError(f"--contexts={args.contexts}: {args.experiment} has only {b.classes} classes "
+                         f"(at most {b.classes} contexts)")
+    b.validate(args)
     validate_training(args, ("iters", "batch", "fc_layers", "fc_units", "z_dim", "channels", "n_blocks", "loss_log",
                              "acc_log", "acc_n", "sample_log", "sample_n"))
     if args.singlehead and args.scenario != "task":
@@ -282,6 +298,58 @@ def parse(argv=None, prog="main", components=None, steps=None, task_free=False):
     return args
 
 
+def raised_options(args, argv, prog="main", task_free=False, components=None):
+    """[(flag, value, default)] of the float options given in `argv` (probabilities aside) whose value is above
+    their default for this run (the parser's, else the one the paper's defaults fill in): the step sizes and loss
+    weights that may have made a run diverge. Found through the parser's actions: no method's flag by name."""
+    components = methods.COMPONENTS if components is None else components
+    parser = build_parser(prog, task_free=task_free)
+    quiet = build_parser(prog, task_free=task_free)
+    for action in quiet._actions:
+        action.default = argparse.SUPPRESS
+    try:
+        given = vars(quiet.parse_known_args(argv)[0])
+    except SystemExit:
+        return []
+    found = []
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest not in given or not isinstance(value, float) or action.type is t.probability:
+            continue
+        default = action.default
+        if default is None:  # filled by the paper's defaults: what they give without this option
+            plain = argparse.Namespace(**{**vars(args), action.dest: None})
+            try:
+                set_defaults(plain)
+                for component in components:
+                    component.set_defaults(plain)
+            except Exception:  # a default that needs this option: none to compare with
+                continue
+            default = getattr(plain, action.dest)
+        if isinstance(default, (int, float)) and value > default:
+            found.append((action.option_strings[0], value, default))
+    return found
+
+
+def divergence_hint(args, argv, prog="main", task_free=False):
+    """What a diverged run's line suggests: smaller values of the options this run raised, else a smaller --lr."""
+    raised = raised_options(args, argv, prog, task_free)
+    if not raised:
+        return "try a smaller --lr"
+    named = [f"{flag} (this run: {value:g}, default {default:g})" for flag, value, default in raised]
+    return f"try a smaller {named[0]}" if len(named) == 1 else f"try smaller values of {', '.join(named)}"
+
+
+@contextmanager
+def hinting_divergence(args, argv, prog="main", task_free=False):
+    """Inside the block, a Diverged error's hint names the options this run raised (divergence_hint)."""
+    try:
+        yield
+    except Diverged as e:
+        e.hint = divergence_hint(args, sys.argv[1:] if argv is None else argv, prog, task_free)
+        raise
+
+
 def argv_of(options, prog="main", task_free=False):
     """Keyword options (the Python entry point) as the command line would give them. A key is an option's name with
     '_' for '-' (si=True, fc_units=400, no_save=True) or its destination (ewc_lambda=1e9, save=False); a flag is
@@ -336,16 +404,22 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
                                      if a.dest not in NOT_HYPER]))
     shared_titles = {"General", "Problem Specification", "Parameters Main Model", "Training Parameters",
                      "Evaluation Parameters", "Stream Options (task-free)"}
+    b = of(args)
+    foreign = {d for other in BENCHMARKS.values() if other.name != b.name for d in own_options(other)}
+    # defaults that the paper does not give for this benchmark: where they come from instead
+    label = "paper default" if b.published else "no published value"  # what fills a default on this benchmark
+    notes = {}
     shown = set()
     for c in enabled:  # a component's group: the flags its add_args declares, and other groups' flags it reads
         sub = Parser("x", add_help=False)
         c.add_args(sub)
         shown |= {a.dest for a in sub._actions} | set(c.reads)
+        notes.update(c.unpublished(args))  # a method's fallback for a benchmark the paper never ran
     names = [methods.describe(c, args, enabled) for c in enabled]  # (a provider is named as its user)
     lines = [f"Options of this run ({args.experiment}, {args.scenario}-incremental; "
              f"methods: {', '.join(dict.fromkeys(names)) or 'None (fine-tuning)'}):"]
     for title, dests in groups:
-        dests = [(d, flag) for d, flag in dests if title in shared_titles or d in shown]
+        dests = [(d, flag) for d, flag in dests if (title in shared_titles or d in shown) and d not in foreign]
         if not dests:
             continue
         lines.append(title)
@@ -353,12 +427,12 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
             value = used[d]
             if d in given:
                 source = "command line"
+            elif d in notes:
+                source = notes[d]
             elif steps["expanded"][d] != steps["parsed"][d]:
                 source = "set by a method flag"
-            elif steps["expanded"][d] is None and value is not None:
-                source = f"paper default ({args.experiment}, {args.scenario})"
-            elif steps["expanded"][d] != value:
-                source = f"paper default ({args.experiment}, {args.scenario})"
+            elif steps["expanded"][d] != value:  # (filled in: from None, or a flag's default)
+                source = f"{b.origin.get(d, label)} ({args.experiment}, {args.scenario})"
             else:
                 source = "default"
             lines.append(f"  {flag:26s} {str(value):14s} {source}")

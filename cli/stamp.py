@@ -1,4 +1,5 @@
 """The parameter stamp: a name for a run made from every option that changes its result."""
+from data.benchmarks import of
 from methods import enabled_components, shared_values
 from methods.component import num
 
@@ -9,12 +10,13 @@ def option(args, dest):
 
 
 def problem_stamp(args):
-    s = f"{args.experiment}{args.contexts}-{args.scenario}"
+    b = of(args)
+    s = f"{args.experiment}{args.contexts}{b.stamp(args)}-{args.scenario}"
     if args.singlehead:
         s += "-sh"
     if args.scenario == "class" and args.active_classes != "all":
         s += f"-{args.active_classes}"
-    return s + ("" if args.normalize or args.experiment not in ("CIFAR10", "CIFAR100") else "-noNorm")
+    return s + ("" if args.normalize or b.normalisation is None else "-noNorm")
 
 
 def model_stamp(args):

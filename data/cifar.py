@@ -6,7 +6,7 @@ import tarfile
 import numpy as np
 import torch
 
-from data.files import download
+from data.files import check_folder, download
 from utils.errors import DataError
 
 SPEC = {
@@ -41,8 +41,7 @@ def _batches(data_dir, spec, names, what):
     """Yield (name, bytes) of the batches, from the extracted folder if there, else from the archive."""
     folder = os.path.join(data_dir, spec["folder"])
     for f in (data_dir, folder):
-        if os.path.isdir(f) and not os.access(f, os.R_OK | os.X_OK):
-            raise DataError(f"cannot read data folder {f}: permission denied")
+        check_folder(f)
     if all(os.path.exists(os.path.join(folder, n)) for n in names):
         for n in names:
             yield os.path.join(folder, n), _read(os.path.join(folder, n))

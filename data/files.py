@@ -7,6 +7,15 @@ from utils import io
 from utils.errors import DataError
 
 
+def check_folder(folder):
+    """A data folder that exists but is a file, or cannot be read, is reported as such (not as missing files,
+    which would start a download, nor as unwritable)."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise DataError(f"data folder {folder} is a file, not a folder")
+    if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError(f"cannot read data folder {folder}: permission denied")
+
+
 def md5sum(path, chunk=1 << 20):
     h = hashlib.md5()
     with open(path, "rb") as f:

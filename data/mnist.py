@@ -5,7 +5,7 @@ import os
 import numpy as np
 import torch
 
-from data.files import fetch_missing
+from data.files import check_folder, fetch_missing
 from utils.errors import DataError
 
 MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
@@ -52,20 +52,33 @@ def _find(raw_dir, stem):
     return None
 
 
-def _check_folder(folder):
-    """A folder that exists but cannot be read is reported as such (not as missing files, not as unwritable)."""
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise DataError(f"data folder {folder} is a file, not a folder")
-    if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
-        raise DataError(f"cannot read data folder {folder}: permission denied")
+def _items(path):
+    """The item count in an IDX file's header (reading only the header), or None if it has none."""
+    try:
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+            head = f.read(8)
+    except (OSError, EOFError, ValueError):
+        return None
+    return int.from_bytes(head[4:8], "big") if len(head) == 8 else None
+
+
+def _check_not_swapped(raw_dir, train, n):
+    """A training set smaller than the test set (real MNIST: 60000 and 10000) means the two were swapped: training
+    on the test set would go unnoticed and every test accuracy would be measured on training images."""
+    other = _find(raw_dir, f"{'t10k' if train else 'train'}-images-idx3-ubyte")
+    m = _items(other) if other else None
+    n_train, n_test = (n, m) if train else (m, n)
+    if m is not None and n_train < n_test:
+        raise DataError(f"MNIST in {raw_dir}: the training files (train-*) hold {n_train} images and the test files "
+                        f"(t10k-*) {n_test}: train and test files look swapped")
 
 
 def load_mnist(data_dir, train=True):
     """Returns (images uint8 [N,1,28,28], labels int64 [N]), checked against the format: the magic numbers,
-    28x28 images, at least one item, as many labels as images, labels 0-9."""
+    28x28 images, at least one item, as many labels as images, labels 0-9, more training than test images."""
     raw_dir = os.path.join(data_dir, "MNIST", "raw")
     for folder in (data_dir, os.path.join(data_dir, "MNIST"), raw_dir):
-        _check_folder(folder)
+        check_folder(folder)
     prefix = "train" if train else "t10k"
     stems = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
     every = [f"{p}-{k}" for p in ("train", "t10k") for k in ("images-idx3-ubyte", "labels-idx1-ubyte")]
@@ -88,4 +101,5 @@ def load_mnist(data_dir, train=True):
                         f"{labels.shape[0]} labels")
     if int(labels.max()) > 9:
         raise DataError(f"{label_path} has labels outside 0-9: corrupt file")
+    _check_not_swapped(raw_dir, train, images.shape[0])
     return images.unsqueeze(1), labels.long()

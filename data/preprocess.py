@@ -17,7 +17,8 @@ class Preprocess:
         return out
 
     def __call__(self, images, context):
-        x = images.float().div_(255.0)
+        # stored uint8 images are scaled to [0, 1]; float ones (own data, data.benchmarks.custom) are taken as given
+        x = images.float().div_(255.0) if images.dtype == torch.uint8 else images.float().clone()
         if self.permutations is not None:
             flat = x.flatten(1)
             perm = self.permutations[context]

@@ -38,7 +38,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from methods.component import Component
+from methods.component import Component, unpublished_note
 from methods.distill import kd_loss
 from utils.nn import frozen_copy
 from models.classifier import build_conv
@@ -46,7 +46,8 @@ from models.cond_vae import CondVAE
 from utils.errors import UsageError
 
 # default dg_prop: (task, domain, class), split MNIST / other experiments (paper's code, params/param_values.py)
-DG_PROP = {"splitMNIST": (0.0, 0.1, 0.1), "other": (0.0, 0.5, 0.7)}
+DG_PROP = {"splitMNIST": (0.0, 0.1, 0.1), "permMNIST": (0.0, 0.5, 0.7), "CIFAR100": (0.0, 0.5, 0.7)}
+DG_PROP_FALLBACK = (0.0, 0.5, 0.7)  # any other benchmark: no published value; the paper's for its other benchmarks
 SCENARIOS = ("task", "domain", "class")
 
 
@@ -87,8 +88,14 @@ class BrainInspired(Component):
         if args.dg_type is None:
             args.dg_type = "context" if args.scenario == "domain" else "class"
         if args.dg_prop is None:
-            props = DG_PROP["splitMNIST" if args.experiment == "splitMNIST" else "other"]
+            props = DG_PROP.get(args.experiment, DG_PROP_FALLBACK)
             args.dg_prop = props[SCENARIOS.index(args.scenario)]
+
+    @staticmethod
+    def unpublished(args):
+        fallback = DG_PROP_FALLBACK[SCENARIOS.index(args.scenario)]
+        return unpublished_note(args, DG_PROP, ["dg_prop"], f"{fallback:g} (the paper's value on permuted MNIST and "
+                                "CIFAR-100)")
 
     @staticmethod
     def enabled(args):
@@ -118,8 +125,8 @@ class BrainInspired(Component):
                              "(internal replay, as the paper): add --pre-convE --freeze-convE"
                              + ("" if args.hidden else " --hidden"))
         if args.depth == 0 and args.normalize:
-            raise UsageError("--feedback/--brain-inspired on CIFAR without conv layers needs images in [0, 1] "
-                             "(--no-norm)")
+            raise UsageError(f"--feedback/--brain-inspired without conv layers needs images in [0, 1]: add --no-norm "
+                             f"({args.experiment} normalises its inputs)")
         for flag, name in (("singlehead", "--singlehead"), ("fc_drop", "--fc-drop")):
             if getattr(args, flag):
                 raise UsageError(f"--feedback cannot be combined with {name}")

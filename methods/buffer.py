@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from data.tensorset import TensorSet
-from methods.component import Component
+from methods.component import Component, unpublished_note
 from utils.errors import UsageError
 from utils.nn import eval_mode
 
@@ -90,6 +90,9 @@ def samples_per_class(budget, n_contexts, context, full_capacity):
     return budget * n_contexts // (context + 1) if full_capacity else budget
 
 
+BUDGET = {"splitMNIST": 100, "permMNIST": 10, "CIFAR100": 100}  # --budget per class: the paper's
+BUDGET_FALLBACK = 100  # any other benchmark: no published value
+
 class MemoryBuffer(Component):
     excludes = {"FROMP": "FROMP keeps its own memorable points"}
     provides = ("memory",)
@@ -110,9 +113,13 @@ class MemoryBuffer(Component):
     @staticmethod
     def set_defaults(args):
         if args.budget is None:
-            args.budget = STREAM_BUDGET if args.task_free else 10 if args.experiment == "permMNIST" else 100
+            args.budget = STREAM_BUDGET if args.task_free else BUDGET.get(args.experiment, BUDGET_FALLBACK)
         if args.sample_selection is None:  # (--icarl and --fromp choose theirs when they expand)
             args.sample_selection = "random"
+
+    @staticmethod
+    def unpublished(args):
+        return {} if args.task_free else unpublished_note(args, BUDGET, ["budget"], f"{BUDGET_FALLBACK} per class")
 
     @staticmethod
     def enabled(args):

@@ -66,6 +66,14 @@ def shared_value(args, dest, components):
     return getattr(args, dest)
 
 
+def unpublished_note(args, table, flags, fallback):
+    """{flag: note} for the `flags` a component fills from a per-benchmark `table` of the paper's values when this
+    run's benchmark is not in it: the value is the component's stated `fallback`, and --print-defaults says so."""
+    if args.experiment in table:
+        return {}
+    return dict.fromkeys(flags, f"no published value ({args.experiment}): {fallback}")
+
+
 class Component:
     # ---- declared on the class: flags, defaults, validation, parameter stamp (used before any data is loaded) ----
     scenarios = SCENARIOS   # the scenarios this component supports
@@ -135,6 +143,12 @@ class Component:
     def validate_enabled(args):
         """As validate, for values impossible only while it is enabled (called only then, right after validate;
         for a provider switched on by what others need, e.g. the memory buffer's --sample-selection)."""
+
+    @staticmethod
+    def unpublished(args):
+        """{flag destination: note} for the defaults this component gave from a fallback, not from the paper's
+        value for this benchmark (methods.component.unpublished_note), shown by --print-defaults."""
+        return {}
 
     @staticmethod
     def stamp(args):

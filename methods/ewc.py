@@ -20,7 +20,7 @@ P (p - m)^2 + const with P = sum_t F_t, m = sum_t F_t a_t / P, so the penalty an
 import torch
 
 from methods import fisher
-from methods.component import Component, num
+from methods.component import Component, num, unpublished_note
 from utils.errors import UsageError
 from utils.nn import linear_layers
 
@@ -31,6 +31,10 @@ EWC_LAMBDA = {
     "CIFAR100": {"task": 1e3, "domain": 1e3, "class": 1e2},
 }
 FISHER_PRIOR = {"splitMNIST": 12000, "permMNIST": 60000, "CIFAR100": 5000}  # --fisher-prior (NCL), in data size
+# any other benchmark (split CIFAR-10, rotated MNIST, own data): no published value; lambda 100 in every scenario
+# (permuted MNIST's chosen value, the mildest of the paper's) and a prior of 10,000 samples
+LAMBDA_FALLBACK = {"task": 1e2, "domain": 1e2, "class": 1e2}
+PRIOR_FALLBACK = 10000
 
 
 def fisher_options(args):
@@ -62,10 +66,16 @@ class FisherImportance(Component):
 
     @staticmethod
     def set_defaults(args):
-        default = EWC_LAMBDA.get(args.experiment, EWC_LAMBDA["permMNIST"])[args.scenario]
+        default = EWC_LAMBDA.get(args.experiment, LAMBDA_FALLBACK)[args.scenario]
         args.ewc_lambda = default if args.ewc_lambda is None else args.ewc_lambda
         if args.data_size is None:
-            args.data_size = FISHER_PRIOR.get(args.experiment, 10000)
+            args.data_size = FISHER_PRIOR.get(args.experiment, PRIOR_FALLBACK)
+
+    @staticmethod
+    def unpublished(args):
+        return {**unpublished_note(args, EWC_LAMBDA, ["ewc_lambda"], "100 (our choice; tune it with "
+                                   "./compare_hyperParams.py)"),
+                **unpublished_note(args, FISHER_PRIOR, ["data_size"], f"{PRIOR_FALLBACK} (our choice)")}
 
     @staticmethod
     def validate(args):

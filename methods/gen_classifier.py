@@ -40,9 +40,9 @@ import copy
 
 import torch
 
-from data.experiments import classes_per_context
+from data.benchmarks import of
 from data.tensorset import ClassBalancedSampler
-from methods.component import Component
+from methods.component import Component, unpublished_note
 from models.classifier import build_conv
 from models.conv import output_units
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
@@ -54,6 +54,10 @@ LOG_INTERVALS = ("loss_log", "acc_log", "sample_log")  # the shared options of t
 EXCLUDES = ("LwF", "AGEM", "ER", "GenerativeReplay", "BrainInspired", "ParamReg", "Precondition", "FROMP", "XdG",
             "SeparateNetworks", "Joint", "Cumulative", "ICaRL", "MemoryBuffer")
 
+
+# (fc layers, latent size) of each class's VAE: the paper's per benchmark; any other: no published value
+VAE_SIZES = {"splitMNIST": (3, 5), "permMNIST": (2, 20), "CIFAR100": (2, 20)}
+VAE_SIZES_FALLBACK = (2, 20)
 
 class GenerativeClassifier(Component):
     scenarios = ("class",)
@@ -89,10 +93,10 @@ class GenerativeClassifier(Component):
 
     @staticmethod
     def set_defaults(args):
-        mnist = args.experiment == "splitMNIST"
+        layers, z_dim = VAE_SIZES.get(args.experiment, VAE_SIZES_FALLBACK)
         args.fc_units_gc = 85 if args.fc_units_gc is None else args.fc_units_gc
-        args.fc_lay_gc = (3 if mnist else 2) if args.fc_lay_gc is None else args.fc_lay_gc
-        args.z_dim_gc = (5 if mnist else 20) if args.z_dim_gc is None else args.z_dim_gc
+        args.fc_lay_gc = layers if args.fc_lay_gc is None else args.fc_lay_gc
+        args.z_dim_gc = z_dim if args.z_dim_gc is None else args.z_dim_gc
 
     @staticmethod
     def shared_values(args):
@@ -101,7 +105,7 @@ class GenerativeClassifier(Component):
         stays once per context (--iters / classes per context). None while not known (--print-defaults)."""
         values = {"lr": args.lr_gc, "fc_units": args.fc_units_gc, "fc_layers": args.fc_lay_gc}
         if not args.task_free and args.iters is not None and args.contexts is not None:
-            per_context = args.iters // classes_per_context(args.experiment, args.contexts)
+            per_context = args.iters // of(args).classes_per_context(args.contexts)
             for flag in LOG_INTERVALS:
                 if getattr(args, flag) == args.iters and per_context > 0:
                     values[flag] = per_context
@@ -110,6 +114,12 @@ class GenerativeClassifier(Component):
     @staticmethod
     def enabled(args):
         return args.gen_classifier
+
+    @staticmethod
+    def unpublished(args):
+        layers, z_dim = VAE_SIZES_FALLBACK
+        return unpublished_note(args, VAE_SIZES, ["fc_lay_gc", "z_dim_gc"], f"{layers} layers, z {z_dim} (the "
+                                "paper's on its other benchmarks)")
 
     @staticmethod
     def describe(args):
@@ -125,7 +135,7 @@ class GenerativeClassifier(Component):
         for flag in ("eval_s", "fc_units_gc", "fc_lay_gc", "z_dim_gc"):
             if getattr(args, flag) < 1:
                 raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
-        cpc = classes_per_context(args.experiment, args.contexts)
+        cpc = of(args).classes_per_context(args.contexts)
         if args.iters < cpc and not args.task_free:
             raise UsageError(f"--iters={args.iters}: the Generative Classifier trains each class's VAE for "
                              f"--iters / {cpc} (classes per context) iterations; give at least {cpc}")

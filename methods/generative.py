@@ -25,6 +25,7 @@ needs pixel input (`pixel_input`) and --freeze-convE cannot use features compute
 decoder pass and a conv pass (README: measured cost).
 """
 from data.tensorset import Batch
+from data.benchmarks import of
 from methods.component import num
 from methods.replay import ReplaySource
 from models import pretrained
@@ -56,7 +57,8 @@ class GenerativeReplay(ReplaySource):
 
     @staticmethod
     def default_recon(args):
-        return "MSE" if args.experiment in ("CIFAR10", "CIFAR100") else "BCE"
+        """BCE needs pixels in [0, 1]: MNIST's; benchmarks with a normalisation (CIFAR, own data) get MSE."""
+        return "MSE" if of(args).normalisation is not None else "BCE"
 
     @staticmethod
     def set_defaults(args):

@@ -12,13 +12,13 @@ import copy
 
 import torch
 
-from data.experiments import PROTOCOL
-from methods.component import Component
+from data.benchmarks import benchmark
+from methods.component import Component, unpublished_note
 from models.classifier import build_classifier
 from models.separate import SeparateClassifiers
 
-UNITS = {"splitMNIST": 100}  # hidden units per network; any other experiment: 400
-DEFAULT_UNITS = 400
+UNITS = {"splitMNIST": 100, "permMNIST": 400, "CIFAR100": 400}  # hidden units per network: the paper's
+DEFAULT_UNITS = 400  # any other benchmark: no published value
 
 
 def count_parameters(model):
@@ -46,6 +46,10 @@ class SeparateNetworks(Component):
     @staticmethod
     def enabled(args):
         return args.separate_networks
+
+    @staticmethod
+    def unpublished(args):
+        return unpublished_note(args, UNITS, ["fc_units"], f"{DEFAULT_UNITS} units per network")
 
     @staticmethod
     def describe(args):
@@ -78,6 +82,6 @@ def _shared_parameters(args, experiment, scenario):
     """Parameters of the shared network of the paper's protocol (default --fc-units) for this experiment, built on
     the meta device: no memory used, nothing drawn from the random number generators."""
     shared = copy.copy(args)
-    shared.separate_networks, shared.fc_units = False, PROTOCOL[args.experiment]["fc_units"]
+    shared.separate_networks, shared.fc_units = False, benchmark(args.experiment).protocol["fc_units"]
     with torch.device("meta"):
         return count_parameters(build_classifier(shared, experiment, scenario))

@@ -1,8 +1,9 @@
 """Convolutional layers in front of the fully connected ones (CIFAR): plain or residual, as in the paper's code.
 
 As there, the classifier's last conv layer is a bare convolution (no batch-norm, no non-linearity: `plain_last`),
-the first layer of a ResNet is a plain conv layer, and `name` is the paper's label of the layers ("C3-5x16-bn"),
-which names the file of pre-trained conv layers (models/pretrained.py).
+every plain conv layer's convolution has a bias (batch-norm or not; ResNet blocks' convolutions have none with
+batch-norm), the first layer of a ResNet is a plain conv layer, and `name` is the paper's label of the layers
+("C3-5x16-bn"), which names the file of pre-trained conv layers (models/pretrained.py).
 """
 import torch
 from torch import nn
@@ -12,15 +13,18 @@ from utils.nn import eval_mode
 NONLINEARITIES = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU}
 
 
-def conv_bn(c_in, c_out, stride, bn, nl):
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=not bn),
+def conv_bn(c_in, c_out, stride, bn, nl, bias=True):
+    """A conv layer: convolution, batch-norm, non-linearity. As in the paper's code, the convolution of a plain layer
+    has a bias even before batch-norm (which makes it redundant while training, but the paper's files hold it); only
+    the convolutions inside ResNet blocks leave it out."""
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=bias),
                          nn.BatchNorm2d(c_out) if bn else nn.Identity(), NONLINEARITIES[nl]())
 
 
 class BasicBlock(nn.Module):
     def __init__(self, c_in, c_out, stride, bn, nl, final_nl=True):
         super().__init__()
-        self.conv1 = conv_bn(c_in, c_out, stride, bn, nl)
+        self.conv1 = conv_bn(c_in, c_out, stride, bn, nl, bias=not bn)
         self.conv2 = nn.Sequential(nn.Conv2d(c_out, c_out, 3, 1, 1, bias=not bn),
                                    nn.BatchNorm2d(c_out) if bn else nn.Identity())
         self.shortcut = nn.Identity() if (stride == 1 and c_in == c_out) else nn.Sequential(
@@ -29,6 +33,16 @@ class BasicBlock(nn.Module):
 
     def forward(self, x):
         return self.nl(self.conv2(self.conv1(x)) + self.shortcut(x))
+
+
+def _zero_missing_biases(module, state_dict, prefix, *_):
+    """A state saved before plain conv layers had biases (our models and pre-trained files before issue 24) loads
+    with them zero: the function it computed then. Only a bias whose convolution's weight is there is filled in."""
+    for name, m in module.named_modules(prefix=prefix.rstrip(".")):
+        key = f"{name}.bias" if name else "bias"
+        if isinstance(m, nn.Conv2d) and m.bias is not None and key not in state_dict \
+                and (f"{name}.weight" if name else "weight") in state_dict:
+            state_dict[key] = torch.zeros_like(m.bias)
 
 
 class ConvLayers(nn.Module):
@@ -64,6 +78,7 @@ class ConvLayers(nn.Module):
                      f"{'' if reducing_layers == depth - 1 else f'-rl{reducing_layers}'}{'-' + flags if flags else ''}")
         self.frozen = False
         self.precomputed = False  # True: inputs are already this stack's output (models/features.py)
+        self.register_load_state_dict_pre_hook(_zero_missing_biases)
 
     def freeze(self):
         """No gradients, and batch-norm statistics kept as they are: eval mode even while the model trains."""

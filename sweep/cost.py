@@ -10,15 +10,23 @@ The measured figures (each comment says which are measured and which scaled) com
 this project's 2-core CPU machine, one torch thread per run (as the sweeps run them), on 2026-12-02; on other machines the seconds differ but the
 ratios, which decide the order, hold much better, and recorded seconds replace the model as runs finish.
 """
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-# seconds per training iteration of a None run (one torch thread, the paper's network and batch). splitMNIST is
-# measured (a default-protocol None run of ./main_task_free.py: 86 s in all for 10,000 iterations, two runs on the
-# two cores); CIFAR is measured (bench/method_costs.py --experiment CIFAR100 --iters 20, 2026-12-05: 112 ms, 2x2000
-# fc on the features computed once; CIFAR-10 takes it too); permMNIST (1000 units) is scaled from splitMNIST by the
-# arithmetic of a step, not measured
-SECONDS_PER_ITER = {"splitMNIST": 0.0086, "permMNIST": 0.030, "CIFAR10": 0.112, "CIFAR100": 0.112}
+from data.benchmarks import BENCHMARKS
+
+# Seconds per training iteration of a None run (one torch thread), from the arithmetic of one step: a power law in
+# the multiply-adds of the fc layers (batch x (inputs x units + units x units + units x classes)) through two
+# measured points. split MNIST: 128 x (784x400 + 400x400 + 400x10), 8.6 ms (a default-protocol None run of
+# ./main_task_free.py: 86 s for 10,000 iterations, two runs on the two cores); CIFAR-100 on the features computed
+# once: 256 x (1024x2000 + 2000x2000 + 2000x100), 112 ms (bench/method_costs.py --experiment CIFAR100 --iters 20,
+# 2026-12-05). Permuted MNIST (1024 inputs, 1000 units) comes out at 27 ms; any other benchmark is priced the same
+# way from its sizes.
+MEASURED = ((128 * (784 * 400 + 400 * 400 + 400 * 10), 0.0086),
+            (256 * (1024 * 2000 + 2000 * 2000 + 2000 * 100), 0.112))
+EXPONENT = math.log(MEASURED[1][1] / MEASURED[0][1]) / math.log(MEASURED[1][0] / MEASURED[0][0])
+CONV_FEATURES = 1024  # the paper's 5 conv layers' output (256 x 2 x 2): the fc layers' input on conv benchmarks
 # a method's training seconds per iteration relative to None (bench/method_costs.py), by experiment family
 FACTORS = {
     "MNIST": {"None": 1.0, "Joint": 0.84, "Separate Networks": 0.32, "XdG": 1.03, "EWC": 2.09, "SI": 1.14,
@@ -32,7 +40,6 @@ FACTORS = {
 }
 # the Generative Classifier's evaluation after one context with --eval-s=50 and 10 classes (it grows with both)
 GEN_CLASSIFIER_EVAL = {"MNIST": 22.0, "CIFAR": 22.0}
-CLASSES = {"CIFAR100": 100}
 PRETRAIN_SECONDS_PER_ITER = 0.55  # ./main_pretrain.py on CIFAR-10: batch 256, augmented, one thread
 
 
@@ -56,17 +63,35 @@ class Estimate:
 
 
 def family(experiment):
-    return "CIFAR" if experiment.startswith("CIFAR") else "MNIST"
+    """Which measured factors apply: those of conv benchmarks (split CIFAR) or of fc ones (MNIST)."""
+    return "CIFAR" if BENCHMARKS[experiment].depth > 0 else "MNIST"
 
 
-def model_seconds(method, experiment, iterations, contexts=1, eval_s=50):
+def sizes(experiment, batch=None):
+    """(batch, inputs, hidden units, classes) of a benchmark's default network; own data whose sizes are known only
+    from its file (unbound here) is priced as split MNIST."""
+    b = BENCHMARKS[experiment]
+    if not b.classes:
+        b = BENCHMARKS["splitMNIST"]
+    inputs = CONV_FEATURES if b.depth > 0 else b.channels * b.image_size ** 2
+    return batch or b.protocol["batch"], inputs, b.protocol["fc_units"], b.classes
+
+
+def seconds_per_iter(experiment, batch=None):
+    """A None run's seconds per iteration, from the multiply-adds of its step (see MEASURED)."""
+    n, inputs, units, classes = sizes(experiment, batch)
+    work = n * (inputs * units + units * units + units * classes)
+    return MEASURED[0][1] * (work / MEASURED[0][0]) ** EXPONENT
+
+
+def model_seconds(method, experiment, iterations, contexts=1, eval_s=50, batch=None):
     """The cost model's seconds for a run of `method` (a name of sweep.catalogue; an unknown method costs what None
     does) with `iterations` training iterations in all and an evaluation after each of `contexts` contexts."""
     factor = FACTORS[family(experiment)].get(method, FACTORS["MNIST"].get(method, 1.0))
-    seconds = iterations * SECONDS_PER_ITER.get(experiment, SECONDS_PER_ITER["CIFAR100"]) * factor
+    seconds = iterations * seconds_per_iter(experiment, batch) * factor
     if method == "Generative Classifier":
         seconds += (contexts * GEN_CLASSIFIER_EVAL[family(experiment)] * (eval_s or 50) / 50
-                    * CLASSES.get(experiment, 10) / 10)
+                    * sizes(experiment)[3] / 10)
     return seconds
 
 
@@ -83,8 +108,8 @@ def estimates(jobs, recorded):
             out[job.path] = Estimate(sum(found) / len(found), "recorded")
         else:
             p = job.protocol
-            out[job.path] = Estimate(model_seconds(job.key[0], p.experiment, job.iterations, p.contexts, p.eval_s),
-                                     "model")
+            out[job.path] = Estimate(model_seconds(job.key[0], p.experiment, job.iterations, p.contexts, p.eval_s,
+                                                   p.batch), "model")
     return out
 
 

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from cli.options import parse
+from cli.options import divergence_hint, hinting_divergence, parse
 from cli.stamp import param_stamp
 from sweep import preview, stored
 from sweep.progress import Progress
@@ -33,8 +33,10 @@ def run_one(argv, task_free=False):
     (with 'diverged': True for a run stopped by a non-finite loss). task_free: argv are ./main_task_free.py's."""
     try:
         from train.experiment import run
-        args = parse(argv, prog="main_task_free" if task_free else "main", task_free=task_free)
-        return {"result": run(args, param_stamp(args))}
+        prog = "main_task_free" if task_free else "main"
+        args = parse(argv, prog=prog, task_free=task_free)
+        with hinting_divergence(args, argv, prog, task_free):
+            return {"result": run(args, param_stamp(args))}
     except KeyboardInterrupt:
         raise
     except Diverged as e:
@@ -43,6 +45,13 @@ def run_one(argv, task_free=False):
         return {"error": f"exited with code {e.code}"}
     except BaseException as e:  # a failed run is reported; the sweep goes on
         return {"error": f"{type(e).__name__}: {e}".strip().splitlines()[0]}
+
+
+def _hint(job):
+    """What the stored diverged run `job` should change (cli.options.divergence_hint)."""
+    if job.args is None:
+        return "try a smaller --lr"
+    return divergence_hint(job.args, job.argv, "main_task_free" if job.task_free else "main", job.task_free)
 
 
 def _cores():
@@ -80,14 +89,15 @@ class _Sweep:
         """Look at the stored result of `path`; fill its jobs if it is usable. Returns True if nothing is left to
         compute for it."""
         group = self.by_path[path]
-        state, found = stored.inspect(path, group[0].stamp, self.expect)
+        job = group[0]
+        state, found = stored.inspect(path, job.stamp, self.expect, job.args)
         if state == "done":
             for j in group:
                 j.result, j.error = found, None
             return True
         if state == "diverged":
             for j in group:
-                j.result, j.error = None, stored.diverged_message(found)
+                j.result, j.error = None, stored.diverged_message(found, _hint(job))
             self.say(f"FAILED {_label(group[0])} (seed {group[0].seed}): {group[0].error}")
             if self.progress is not None:
                 self.progress.finished(path, failed=True)
@@ -117,6 +127,9 @@ class _Sweep:
 
     def done(self, job, outcome):
         group = self.by_path[job.path]
+        result = outcome.get("result") or {}
+        if result.get("results_saved") is False:  # not where a later call finds it: not one of this sweep's results
+            outcome = {"error": "; ".join(result.get("output_errors", ["its results could not be written"]))}
         try:
             if "error" in outcome:
                 for j in group:
@@ -125,6 +138,8 @@ class _Sweep:
                 self.progress.finished(job.path, failed=True)
                 return
             result = outcome["result"]
+            for line in result.get("output_errors", []):  # a side output failed: the result still counts
+                self.say(f"note: {_label(job)} (seed {job.seed}): {line}")
             if not os.path.exists(job.path):  # a run on another machine: keep its result here too
                 io.write_json(job.path, result)
             for j in group:
@@ -144,6 +159,11 @@ def execute(jobs, workers=None, ray_address=None, expect=None, costs=None):
     that the tail of the sweep keeps every worker busy. A run's numbers do not depend on when it runs."""
     s = _Sweep(jobs, expect)
     costs = costs or {}
+    folders = {}
+    for path in s.by_path:
+        folders.setdefault(os.path.dirname(path), []).append(os.path.basename(path))
+    for folder, names in folders.items():  # a result path too long fails here, not after its run
+        io.check_names(folder, "--results-dir", names)
     todo = [path for path in s.by_path if not s.settle(path)]
     todo.sort(key=lambda p: -costs.get(p, 0.0))  # stable
     workers = min(workers or _cores(), max(len(todo), 1))

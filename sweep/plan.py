@@ -155,6 +155,7 @@ class Job:
     iterations: int = 0                          # training iterations in all
     result: dict = field(default=None, repr=False)
     error: str = None
+    args: argparse.Namespace = field(default=None, repr=False)  # its options as main.py parses them
 
 
 def make_jobs(key, tokens, shared, seeds, results_dir, label=None, task_free=False):
@@ -168,7 +169,7 @@ def make_jobs(key, tokens, shared, seeds, results_dir, label=None, task_free=Fal
             return None
         stamp = param_stamp(args)
         jobs.append(Job(key, seed, argv, stamp, os.path.join(results_dir, f"{stamp}.json"), tokens, task_free,
-                        *cost_of(args, task_free)))
+                        *cost_of(args, task_free), args=args))
     return jobs
 
 

@@ -41,7 +41,7 @@ def survey(jobs, expect, parallel):
         if job.path in first:
             continue
         first[job.path] = job
-        state, record = stored.inspect(job.path, job.stamp, expect)
+        state, record = stored.inspect(job.path, job.stamp, expect, job.args)
         states[job.path] = {"done": "done", "diverged": "diverged"}.get(state, "to run")
         if state == "done":
             recorded[job.path] = record["seconds"]["total"]
@@ -64,8 +64,9 @@ def label(key):
     return " ".join(f"{k:g}" if isinstance(k, float) else str(k) for k in key)
 
 
-def print_plan(title, s, out=sys.stdout):
+def print_plan(title, s, out=None):
     """One line per method (grid point): its seeds, how many are done, the estimate of the rest and its source."""
+    out = out or sys.stdout  # (as it is at the call, not at import: a redirected stdout)
     groups = {}
     for job, state, estimate in s.runs:
         groups.setdefault(job.key, []).append((job, state, estimate))

@@ -5,15 +5,24 @@ A stored <stamp>.json is reused only when it is the complete record of a trainin
 RECORD_FIELDS, an accuracy matrix of the right shape, finite accuracies) made the same way as this sweep would make
 it: the same torch thread count, device type and torch version, which decide the numbers bit for bit. Anything else
 is rerun, with a note saying why. A stored diverged run is a failed run, not a result.
+
+A record must also agree with itself and with its name: the summary (average accuracy, forgetting, ...) is what its
+accuracy matrix gives (eval.metrics.summarise), and its options give the stamp it is stored under (a record copied
+or edited by hand does not). Records of runs with conv layers made before the layers had the paper's biases (no
+"conv_bias" field) are rerun: their architecture is not the one this code runs.
 """
+import argparse
 import fcntl
 import math
 import os
 import socket
 import time
 
+from cli.stamp import param_stamp
+from eval.metrics import summarise
 from train.record import RECORD_FIELDS
 from utils import io
+from utils.errors import OutputError
 
 
 def _number(x):
@@ -31,9 +40,41 @@ def _matrix_problem(matrix, contexts, one_phase):
     return None
 
 
-def inspect(path, stamp, expect):
+def _summary_problem(record):
+    """The first summary field that is not what the accuracy matrix gives, as a reason; None if all agree."""
+    for key, value in summarise(record["accuracy_matrix"]).items():
+        stored = record.get(key, value) if key != "average_accuracy" else record[key]
+        if isinstance(value, list):
+            same = isinstance(stored, list) and len(stored) == len(value) and all(map(_close, stored, value))
+        else:
+            same = _close(stored, value)
+        if not same:
+            return f"its {key.replace('_', ' ')} ({stored}) is not what its accuracy matrix gives ({value})"
+    return None
+
+
+def _close(a, b):
+    return _number(a) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _stamp_problem(options, stamp, args):
+    """A reason if the stored options do not give `stamp` (they are laid over `args`, the options this sweep runs
+    with, so that an option added since the record was made takes its value from the sweep)."""
+    if args is None:
+        return None
+    try:
+        theirs = param_stamp(argparse.Namespace(**{**vars(args), **options}))
+    except Exception as e:
+        return f"its options do not make a stamp ({type(e).__name__})"
+    if theirs != stamp:
+        return f"its options are not the ones its name says (they make {theirs})"
+    return None
+
+
+def inspect(path, stamp, expect, args=None):
     """('done', record) | ('diverged', record) | ('rerun', reason) | ('missing', None) for the stored result `path`
-    of the run `stamp`. expect: {'threads', 'device', 'torch'} of this sweep ({} or None: not checked)."""
+    of the run `stamp`. expect: {'threads', 'device', 'torch'} of this sweep ({} or None: not checked). args: the
+    options this sweep runs it with (None: its stored options are not checked against the stamp)."""
     if not os.path.exists(path):
         return "missing", None
     try:
@@ -51,6 +92,11 @@ def inspect(path, stamp, expect):
     options = record["options"]
     if not isinstance(options, dict) or not isinstance(options.get("contexts"), int):
         return "rerun", "its options are not a run's options"
+    problem = _stamp_problem(options, stamp, args)
+    if problem:
+        return "rerun", problem
+    if isinstance(options.get("depth"), int) and options["depth"] > 0 and record.get("conv_bias") is not True:
+        return "rerun", "it was made before the conv layers had the paper's biases (another architecture)"
     made = {"threads": record["threads"], "device": str(record["device"]).split(":")[0],
             "torch": record["versions"].get("torch") if isinstance(record["versions"], dict) else None}
     for key, want in (expect or {}).items():
@@ -65,6 +111,8 @@ def inspect(path, stamp, expect):
     problem = _matrix_problem(record["accuracy_matrix"], options["contexts"], one_phase)
     if problem is None and not _number(record["average_accuracy"]):
         problem = "its average accuracy is not a number"
+    if problem is None:
+        problem = _summary_problem(record)
     if problem is None and not (isinstance(record["seconds"], dict) and _number(record["seconds"].get("total"))):
         problem = "it has no total time"
     if problem:
@@ -72,10 +120,10 @@ def inspect(path, stamp, expect):
     return "done", record
 
 
-def diverged_message(record):
+def diverged_message(record, hint="try a smaller --lr"):
     d = record.get("diverged") or {}
     return (f"training diverged at context {d.get('context', '?')}, iteration {d.get('iteration', '?')} "
-            f"(stored result; try a smaller --lr)")
+            f"(stored result; {hint})")
 
 
 class Claim:
@@ -104,12 +152,17 @@ class Claim:
             if same:
                 break
             os.close(fd)  # the holder removed the file between our open and our lock: try the new one
-        left = os.read(fd, 200).decode(errors="replace").split()
-        if left:  # written by a holder that is gone (a live holder would still hold the flock)
-            self.stale = " ".join(left)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {socket.gethostname()} {time.time():.0f}\n".encode())
+        try:
+            left = os.read(fd, 200).decode(errors="replace").split()
+            if left:  # written by a holder that is gone (a live holder would still hold the flock)
+                self.stale = " ".join(left)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()} {time.time():.0f}\n".encode())
+        except OSError as e:  # a full disk: no claim, and no empty lock file left behind
+            self.fd = fd
+            self.release()
+            raise OutputError(f"could not write the claim {self.path} ({e.strerror or type(e).__name__})") from None
         self.fd = fd
         return True
 

@@ -57,4 +57,31 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+TAG = "t2"  # the pre-trained conv layers of conv_file: 2 epochs on the synthetic CIFAR-10
+
+
+@pytest.fixture(scope="session")
+def conv_file(data_dir, tmp_path_factory):
+    """Conv layers pre-trained for a few seconds by ./main_pretrain.py (random ones pass on too little signal)."""
+    import main_pretrain
+    model_dir = tmp_path_factory.mktemp("pretrained")
+    assert main_pretrain.main(["--data-dir", data_dir, "--model-dir", str(model_dir), "--epochs", "2", "--batch",
+                               "32", "--lr", "0.003", "--convE-stag", TAG, "--quiet", "--channels", "4",
+                               "--fc-units", "20", "--no-gpus"]) == 0
+    return model_dir / f"C3-5x4-bn-{TAG}"
+
+
+def prepare_dirs(root, conv_file):
+    """`root`/models holding the pre-trained conv layers (results go to `root`/results)."""
+    os.makedirs(root / "models", exist_ok=True)
+    os.link(conv_file, root / "models" / conv_file.name)
+    return root
+
+
+def cifar10_pretrained(data_dir, root, *extra):
+    """tiny() on the synthetic CIFAR-10 through conv_file's layers, frozen (prepare_dirs(root, conv_file) first)."""
+    return tiny(data_dir, root, "--experiment", "CIFAR10", "--contexts", "5", "--iters", "20", "--batch", "16",
+                "--fc-units", "20", "--channels", "4", "--pre-convE", "--freeze-convE", "--convE-ltag", TAG, *extra)
+
+
 CIFAR_CONV_UNITS = 256  # 64 channels x 2 x 2: the output of tiny_cifar's conv layers

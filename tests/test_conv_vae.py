@@ -103,6 +103,7 @@ def test_the_fully_connected_vae_takes_the_same_recon_losses():
                                                       rel=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recon_loss", ["MSE", "BCE"])
 def test_trains_on_a_tiny_image_set(recon_loss):
     rng = np.random.default_rng(0)

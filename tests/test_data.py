@@ -180,3 +180,17 @@ def test_scenario_label_maps():
     s, t = current.select(scores, y, 2, upto=2, train=False)  # at test: all classes seen so far
     assert s.shape == (2, 6) and t.tolist() == [4, 5]
     assert Scenario("task", 5, 2, singlehead=True).n_outputs == 2
+
+
+@pytest.mark.parametrize("seed, left_out", [(0, "class 9"), (2, "class 8")])
+def test_contexts_that_leave_classes_out_say_which(data_dir, capsys, seed, left_out):
+    """--contexts=3 on split MNIST: 3 classes each, as in the paper's code; the class that fills no context (the
+    last of the seed's class order) is named in one warning, and the run goes on."""
+    exp = build_experiment("splitMNIST", 3, data_dir, seed=seed)
+    assert exp.classes_per_context == 3 and len(exp.train) == 3
+    assert exp.class_order[9] == int(left_out.split()[1])
+    assert all(9 not in s.labels.tolist() for s in exp.train + exp.test)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: ") and err[0].endswith(f"leaves out {left_out}")
+    build_experiment("splitMNIST", 5, data_dir, seed=seed)
+    assert capsys.readouterr().err == ""

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import main
-import main_pretrain
 from train import experiment as experiment_module
 from data.experiments import build_experiment
 from data.preprocess import Preprocess
@@ -17,12 +16,9 @@ from models import features, pretrained
 from models.classifier import Classifier, build_classifier
 from models.conv import ConvLayers
 from models.separate import SeparateClassifiers
-from tests.conftest import tiny
+from tests.conftest import TAG, cifar10_pretrained as cifar10, prepare_dirs
 from train.loop import train
 from cli.options import parse
-
-TAG = "t2"  # the pre-trained layers of the ./main.py tests: 2 epochs on the synthetic CIFAR-10
-
 
 def random_conv(channels=4, seed=0):
     """Frozen-to-be conv layers whose batch-norm statistics are far from the initial 0 / 1 (so eval mode shows)."""
@@ -115,29 +111,7 @@ def test_only_a_fixed_conv_stage_is_precomputed():
     assert features.fixed_conv(apart) is None                                          # two different functions
 
 
-# ---- ./main.py ----
-
-@pytest.fixture(scope="module")
-def conv_file(data_dir, tmp_path_factory):
-    """Conv layers pre-trained for a few seconds by ./main_pretrain.py (random ones pass on too little signal)."""
-    model_dir = tmp_path_factory.mktemp("pretrained")
-    assert main_pretrain.main(["--data-dir", data_dir, "--model-dir", str(model_dir), "--epochs", "2", "--batch",
-                               "32", "--lr", "0.003", "--convE-stag", TAG, "--quiet", "--channels", "4",
-                               "--fc-units", "20", "--no-gpus"]) == 0
-    return model_dir / f"C3-5x4-bn-{TAG}"
-
-
-def prepare_dirs(root, conv_file):
-    """`root`/models holding the pre-trained conv layers (results go to `root`/results)."""
-    os.makedirs(root / "models", exist_ok=True)
-    os.link(conv_file, root / "models" / conv_file.name)
-    return root
-
-
-def cifar10(data_dir, root, *extra):
-    return tiny(data_dir, root, "--experiment", "CIFAR10", "--contexts", "5", "--iters", "20", "--batch", "16",
-                "--fc-units", "20", "--channels", "4", "--pre-convE", "--freeze-convE", "--convE-ltag", TAG, *extra)
-
+# ---- ./main.py (the pre-trained conv layers: conftest.conv_file; --test: tests/test_round_trip.py) ----
 
 def uncached(args, model, experiment, components):
     return experiment
@@ -170,6 +144,7 @@ def run_both(data_dir, tmp_path, conv_file, monkeypatch, capsys, extra):
     ("--ewc", "--lambda", "100"),                                          # the Fisher's passes
     ("--si", "--scenario", "domain"),
 ])
+@pytest.mark.slow
 def test_cached_and_uncached_runs_give_bit_identical_results(data_dir, tmp_path, conv_file, monkeypatch, capsys,
                                                              extra):
     results = run_both(data_dir, tmp_path, conv_file, monkeypatch, capsys, extra)
@@ -180,18 +155,6 @@ def test_cached_and_uncached_runs_give_bit_identical_results(data_dir, tmp_path,
     assert cached_model.keys() == plain_model.keys()  # the conv layers are saved as ever
     for key in cached_model:
         assert torch.equal(cached_model[key], plain_model[key]), key  # every trained parameter, bit for bit
-
-
-def test_saved_model_tests_to_the_same_accuracies(data_dir, tmp_path, conv_file, capsys):
-    root = prepare_dirs(tmp_path, conv_file)
-    argv = cifar10(data_dir, root)
-    assert main.main(argv) == 0
-    assert "features computed once" in capsys.readouterr().out
-    result = json.loads(next((root / "results").glob("*.json")).read_text())
-    assert main.main(argv + ["--test"]) == 0  # --test: images through the conv layers, as saved
-    assert "features computed once" not in capsys.readouterr().out
-    again = json.loads(next((root / "results").glob("*-test.json")).read_text())  # its own record
-    assert again["accuracy_matrix"][0] == result["accuracy_matrix"][-1]
 
 
 def test_training_no_longer_runs_the_conv_layers(data_dir, tmp_path, conv_file):

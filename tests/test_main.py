@@ -1,14 +1,16 @@
-"""End-to-end ./main.py runs on the synthetic data, and its error handling."""
+"""End-to-end ./main.py runs on the synthetic data (its refusals: tests/test_refusals.py; --test:
+tests/test_round_trip.py)."""
 import json
-import os
 
 import pytest
 
 from tests.conftest import SHARED_DATA, real_mnist, run_script, tiny
 
+pytestmark = pytest.mark.slow  # every test here runs ./main.py in a subprocess, or on the real MNIST
+
 
 def result_of(tmp_path, pattern="*-s[0-9].json"):
-    """The one training record (or, with pattern '*-test.json', the one --test record) under tmp_path."""
+    """The one training record under tmp_path."""
     files = list((tmp_path / "results").glob(pattern))
     assert len(files) == 1, files
     return json.loads(files[0].read_text())
@@ -44,58 +46,12 @@ def test_cumulative_and_same_seed_same_numbers(data_dir, tmp_path):
     assert a["average_accuracy"] > 0.5  # cumulative training does not forget
 
 
-def test_saved_model_can_be_tested_and_test_leaves_the_training_record_byte_identical(data_dir, tmp_path):
-    args = tiny(data_dir, tmp_path, "--scenario", "domain", "--experiment", "permMNIST", "--contexts", "3")
-    r = run_script("main.py", *args)
-    assert r.returncode == 0, r.stderr
-    assert "torch thread(s)" in r.stdout
-    (record,) = (tmp_path / "results").glob("*-s0.json")
-    before = record.read_bytes()
-    trained = json.loads(before)
-    assert trained["record"] == "training" and trained["status"] == "finished"
-    assert isinstance(trained["threads"], int) and trained["threads"] >= 1
-    r = run_script("main.py", *args, "--test")
-    assert r.returncode == 0, r.stderr
-    assert record.read_bytes() == before  # the training run's record is untouched
-    tested = result_of(tmp_path, "*-test.json")
-    assert tested["record"] == "test" and tested["stamp"] == trained["stamp"]
-    assert tested["accuracy_matrix"][0] == trained["accuracy_matrix"][-1]
-    assert f"{trained['stamp']}-test.json" in r.stdout
-
-
 def test_cifar_paths_run(data_dir, tmp_path):
     for exp, contexts in (("CIFAR10", "5"), ("CIFAR100", "10")):
         r = run_script("main.py", *tiny(data_dir, tmp_path / exp, "--experiment", exp, "--contexts", contexts,
                                         "--iters", "3", "--fc-units", "20", "--channels", "4", "--no-save"))
         assert r.returncode == 0, r.stderr
         assert result_of(tmp_path / exp)["stamp"].startswith(f"{exp}{contexts}-class--CS5x4r4")
-
-
-@pytest.mark.parametrize("flags,message", [
-    (["--scenario", "class", "--singlehead"], "--singlehead"),
-    (["--contexts", "11"], "at most 10"),
-    (["--experiment", "CIFAR100", "--contexts", "101"], "at most 100"),
-    (["--joint", "--cummulative"], "exclude"),
-    (["--scenario", "task", "--active-classes", "current"], "--active-classes"),
-    (["--iters", "0"], "--iters"),
-    (["--scenario", "tusk"], "invalid choice"),
-])
-def test_bad_flags_one_line_exit_2(data_dir, tmp_path, flags, message):
-    r = run_script("main.py", *tiny(data_dir, tmp_path), *flags)
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr
-
-
-def test_missing_data_and_unwritable_results(tmp_path, data_dir):
-    r = run_script("main.py", *tiny(str(tmp_path / "empty"), tmp_path),
-                   env={"no_proxy": "*", "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"})
-    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
-    assert "MNIST not found" in r.stderr and "Traceback" not in r.stderr
-    blocked = tmp_path / "file"
-    blocked.write_text("")
-    r = run_script("main.py", *tiny(data_dir, tmp_path), "--results-dir", str(blocked / "sub"))
-    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
 def test_get_stamp_and_help(tmp_path):

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import torch
 
 from methods import fisher
@@ -88,6 +89,7 @@ def test_diagonal_fisher_preconditioning(data_dir):
         assert torch.allclose(g, before[n] / (fi.precision[n] + 0.01))
 
 
+@pytest.mark.slow
 def test_main_runs_with_owm_and_ncl(data_dir, tmp_path):
     for flags in (["--owm"], ["--ncl", "--scenario", "task"]):
         r = run_script("main.py", *tiny(data_dir, tmp_path, "--iters", "10", *flags))

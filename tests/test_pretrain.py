@@ -12,7 +12,7 @@ from data.experiments import build_experiment
 from models import pretrained
 from models.conv import ConvLayers
 from tests.conftest import ROOT, tiny
-from utils.errors import run_cli
+from utils.errors import DataError
 from cli.options import parse
 
 SMALL = ["--fc-units", "20", "--channels", "4", "--no-gpus"]
@@ -125,21 +125,6 @@ def test_frozen_layers_and_batchnorm_statistics_stay_unchanged(data_dir, tmp_pat
     assert any(k.endswith("weight") for k in changed) and any(k.endswith("running_mean") for k in changed)
 
 
-def exit_of(script_main, argv, capsys):
-    """Exit code and stderr lines of a script's main run as from the command line (in-process: faster)."""
-    with pytest.raises(SystemExit) as stop:
-        run_cli(script_main, argv)
-    return stop.value.code, capsys.readouterr().err.strip().splitlines()
-
-
-def test_missing_pretrained_file_is_one_line_naming_file_and_command(data_dir, tmp_path, capsys):
-    code, lines = exit_of(main.main, cifar100(data_dir, tmp_path, tmp_path / "nothing", "--freeze-convE"), capsys)
-    assert code == 1
-    assert len(lines) == 1 and str(tmp_path / "models" / "C3-5x4-bn-t2-s3") in lines[0]
-    assert "./main_pretrain.py --experiment=CIFAR10 --augment --convE-stag=t2 --seed-to-stag --seed=3" in lines[0]
-    assert "--channels=4" in lines[0]
-
-
 def test_stamps_tell_pretrained_and_frozen_apart():
     base = ["--experiment", "CIFAR100"]
     variants = [[], ["--pre-convE"], ["--pre-convE", "--freeze-convE"], ["--freeze-convE"],
@@ -152,12 +137,105 @@ def test_stamps_tell_pretrained_and_frozen_apart():
     assert main.param_stamp(parse(["--pre-convE", "--freeze-convE"])) == main.param_stamp(parse([]))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--experiment", "MNIST", "--augment"], "--augment"),
-    (["--epochs", "2", "--iters", "5"], "not allowed with"),
-    (["--depth", "0"], "no conv layers"),
-    (["--epochs", "0"], "--epochs"),
-])
-def test_pretrain_bad_flags_are_one_line(argv, message, capsys):
-    code, lines = exit_of(main_pretrain.main, argv, capsys)
-    assert code == 2 and len(lines) == 1 and message in lines[0]
+PAPER_FILE = os.path.join(os.path.dirname(ROOT), "shared", "reference", "paper_code_models", "C3-5x16-bn-e100")
+
+
+def paper_keys(state):
+    """Our conv layers' state under the paper's module names (its ConvLayers: convLayerN.conv / .bn, ResNet blocks
+    blockM.block_layerK / .shortcut), as its code saves them."""
+    out = {}
+    for key, value in state.items():
+        _, layer, rest = key.split(".", 2)
+        parts = rest.split(".")
+        if parts[0] in ("0", "1") and not parts[1].startswith("conv") and parts[1] != "shortcut":
+            rest = {"0": "conv", "1": "bn"}[parts[0]] + "." + ".".join(parts[1:])
+        elif parts[0].isdigit():  # a ResNet block: <block>.conv1/conv2/shortcut.<rest>
+            part = {"conv1": "block_layer1", "conv2": "block_layer2", "shortcut": "shortcut"}[parts[1]]
+            rest = f"block{int(parts[0]) + 1}.{part}." + ".".join(parts[2:])
+        else:  # the bare last convolution
+            rest = "conv." + rest
+        out[f"convLayer{int(layer) + 1}.{rest}"] = value
+    return out
+
+
+def randomized(conv):
+    """`conv` with every parameter and batch-norm statistic random (so that a wrong mapping cannot go unseen)."""
+    torch.manual_seed(5)
+    for value in conv.state_dict().values():
+        if value.is_floating_point():
+            value.copy_(torch.rand_like(value) + 0.5)
+    return conv
+
+
+def load_as_pre_convE(model_dir, conv_type="standard"):
+    args = parse(["--experiment", "CIFAR10", "--model-dir", str(model_dir), "--pre-convE", "--channels", "4",
+                  "--conv-type", conv_type])
+    fresh = ConvLayers(3, channels=4, conv_type=conv_type)
+    return pretrained.prepare(fresh, args)
+
+
+def test_every_plain_conv_has_a_bias_as_in_the_papers_code():
+    conv = ConvLayers(3)
+    biases = [m.bias is not None for m in conv.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert biases == [True] * 5
+    resnet = ConvLayers(3, conv_type="resNet")  # its blocks' convolutions before batch-norm have none, as there
+    assert [m.bias is not None for m in resnet.modules() if isinstance(m, torch.nn.Conv2d)][:2] == [True, False]
+
+
+@pytest.mark.parametrize("conv_type", ["standard", "resNet"])
+def test_pre_convE_loads_a_file_in_the_papers_format(tmp_path, conv_type):
+    source = randomized(ConvLayers(3, channels=4, conv_type=conv_type))
+    paper = paper_keys(source.state_dict())
+    assert "convLayer1.conv.bias" in paper and "convLayer5.bn.weight" not in paper
+    assert ("convLayer5.conv.bias" if conv_type == "standard" else "convLayer5.block2.shortcut.0.weight") in paper \
+        or conv_type == "resNet" and "convLayer2.block1.shortcut.1.running_mean" in paper
+    name = f"{source.name}-e100"
+    torch.save({"state": paper}, tmp_path / name)
+    loaded = load_as_pre_convE(tmp_path, conv_type)
+    assert same(loaded.state_dict(), source.state_dict())
+
+
+@pytest.mark.skipif(not os.path.exists(PAPER_FILE), reason="the paper's shipped conv layers are not here")
+def test_the_papers_shipped_conv_layers_load():
+    args = parse(["--experiment", "CIFAR10", "--model-dir", os.path.dirname(PAPER_FILE), "--pre-convE"])
+    conv = pretrained.prepare(ConvLayers(3), args)
+    assert conv.name == "C3-5x16-bn"  # so that the default --convE-ltag=e100 finds C3-5x16-bn-e100
+    shipped = torch.load(PAPER_FILE, map_location="cpu", weights_only=True)["state"]
+    ours = conv.state_dict()
+    assert torch.equal(ours["layers.0.0.bias"], shipped["convLayer1.conv.bias"])
+    assert torch.equal(ours["layers.3.1.running_var"], shipped["convLayer4.bn.running_var"])
+    assert torch.equal(ours["layers.4.weight"], shipped["convLayer5.conv.weight"])
+
+
+def test_our_files_from_before_the_biases_load_with_zero_biases(tmp_path, capsys):
+    source = randomized(ConvLayers(3, channels=4))
+    old = {k: v for k, v in source.state_dict().items() if not (k.endswith("0.bias") and k.count(".") == 3)}
+    assert len(old) == len(source.state_dict()) - 4  # the 4 conv layers before batch-norm had no bias
+    torch.save({"state": old, "name": "C3-5x4-bn"}, tmp_path / "C3-5x4-bn-e100")
+    loaded = load_as_pre_convE(tmp_path)
+    state = loaded.state_dict()
+    assert all(torch.equal(state[k], old[k]) for k in old)
+    assert all(not state[f"layers.{i}.0.bias"].any() for i in range(4))
+    assert "loaded with those biases zero" in capsys.readouterr().out
+
+
+def test_a_file_missing_other_parameters_is_refused(tmp_path):
+    source = ConvLayers(3, channels=4).state_dict()
+    del source["layers.2.1.weight"]  # a batch-norm weight: not what an older file lacks
+    torch.save({"state": source}, tmp_path / "C3-5x4-bn-e100")
+    with pytest.raises(DataError, match="another shape"):
+        load_as_pre_convE(tmp_path)
+
+
+def test_models_saved_before_the_biases_load_with_zero_biases():
+    """A whole model saved before issue 24 (mM-<stamp>.pt, e.g. for --test) lacks the same biases."""
+    model = torch.nn.Sequential(randomized(ConvLayers(3, channels=4)), torch.nn.Linear(2, 2))
+    old = {k: v for k, v in model.state_dict().items() if not (k.startswith("0.layers.") and k.endswith(".0.bias"))}
+    assert len(old) == len(model.state_dict()) - 4
+    fresh = torch.nn.Sequential(ConvLayers(3, channels=4), torch.nn.Linear(2, 2))
+    fresh.load_state_dict(old)  # strict: nothing missing
+    assert all(torch.equal(fresh.state_dict()[k], old[k]) for k in old)
+    assert all(not fresh.state_dict()[f"0.layers.{i}.0.bias"].any() for i in range(4))
+    del old["0.layers.2.0.weight"]  # a missing weight is still an error
+    with pytest.raises(RuntimeError, match="Missing key"):
+        fresh.load_state_dict(old)

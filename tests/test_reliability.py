@@ -41,6 +41,7 @@ def one_line(capsys, call, code):
 
 # ---- results are never lost or overwritten ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_model_that_cannot_be_saved_still_writes_results_one_line_nonzero(data_dir, tmp_path):
     """A real write failure from the OS: the process may not write files over 64 KiB (EFBIG, as a full disk
     gives ENOSPC); the results JSON is small, the model is not."""
@@ -94,6 +95,7 @@ def test_loss_watch_names_the_first_bad_iteration_without_changing_anything():
     watch.check()  # a new context with no iteration yet: nothing to check
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_the_run_and_is_left_out_of_a_sweep(data_dir, tmp_path, capsys):
     r = run_script("main.py", *small(data_dir, tmp_path / "main", *DIVERGING.split()))
     assert r.returncode == 3
@@ -122,6 +124,7 @@ def test_nan_loss_stops_the_run_and_is_left_out_of_a_sweep(data_dir, tmp_path, c
 
 # ---- a sweep means the same whatever ran it -----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_stored_results_are_reused_only_when_complete_and_made_the_same_way(data_dir, tmp_path, capsys):
     """Many bad stored results, one per seed: each is rerun with a note (never summarised, never a crash); a
     folder in the place of a result fails that run only."""
@@ -183,6 +186,7 @@ def test_claim_is_exclusive_released_on_exit_and_stale_claims_are_taken_over(tmp
         holder.wait()
 
 
+@pytest.mark.slow
 def test_two_concurrent_sweeps_on_one_folder_run_each_job_once(data_dir, tmp_path):
     argv = [sys.executable, os.path.join(ROOT, "compare.py"),
             *small(data_dir, tmp_path, "--iters", "100"), "--methods", "None,Joint", "--n-seeds", "2",
@@ -212,6 +216,7 @@ def test_silent_visdom_server_costs_seconds_and_one_warning(capsys):
             plots.losses(t, {"current": 1.0})
             plots.accuracies(t, [0.5, 0.5])
         elapsed = time.time() - start
+    assert plots.flush(timeout=10)  # plots are sent in the background: wait for the sender to give up
     err = capsys.readouterr().err
     assert elapsed < 10 and plots.vis is None
     assert err.count("warning: no visdom server") == 1 and "no answer within" in err
@@ -241,12 +246,18 @@ def _alive(pid):
         return False
 
 
+def default_sigint():
+    """In the child before exec: Ctrl-C's default action. A suite started with SIGINT ignored (`nohup pytest &`, a
+    background job of a non-interactive shell) would pass SIG_IGN on, and Python keeps an ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _busy_sweep(data_dir, base):
     """A --workers 2 sweep of 4 long runs, started in its own process group; returns it once both workers run."""
     argv = [sys.executable, os.path.join(ROOT, "compare.py"),
             *small(data_dir, base, "--iters", "20000"), "--methods", "None", "--n-seeds", "4", "--workers", "2"]
     p = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+                         start_new_session=True, preexec_fn=default_sigint)
     deadline = time.time() + 120
     while len(list((base / "results").glob("*.lock"))) < 2 or len(_children(p.pid)) < 2:
         assert p.poll() is None and time.time() < deadline, p.stderr.read() if p.poll() is not None else "slow"
@@ -255,6 +266,7 @@ def _busy_sweep(data_dir, base):
     return p, _children(p.pid)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("presses", [1, 2])
 def test_ctrl_c_stops_every_worker_with_a_true_message(data_dir, tmp_path, presses):
     p, workers = _busy_sweep(data_dir, tmp_path)
@@ -277,6 +289,7 @@ def test_ctrl_c_stops_every_worker_with_a_true_message(data_dir, tmp_path, press
     assert " done " not in out
 
 
+@pytest.mark.slow
 def test_workers_exit_when_the_sweep_process_dies(data_dir, tmp_path):
     p, workers = _busy_sweep(data_dir, tmp_path)
     p.kill()  # kill -9: no cleanup in the parent at all
@@ -298,72 +311,217 @@ def test_closed_output_pipe_ends_quietly(data_dir, tmp_path):
     assert r.returncode == 141 and r.stderr == ""
 
 
-# ---- one line for every bad input ---------------------------------------------------------------------------------
+# ---- issue 24: side outputs, stdout, full disks, self-contradicting records, temporary files ----------------------
 
-MAIN_BAD = [
-    (["--seed=-1"], 2, "--seed"),
-    (["--seed=4294967296"], 2, "--seed"),
-    (["--lr=nan"], 2, "--lr"),
-    (["--lr=0"], 2, "--lr"),
-    (["--lr=-0.1"], 2, "--lr"),
-    (["--lr=inf"], 2, "--lr"),
-    (["--fc-drop=1.5"], 2, "--fc-drop"),
-    (["--momentum=-1"], 2, "--momentum"),
-    (["--visdom-port=0"], 2, "--visdom-port"),
-    (["--threads=0"], 2, "--threads"),
-    (["--ewc", "--lambda=abc"], 2, "--lambda"),
-    (["--ewc", "--lambda=nan"], 2, "--lambda"),
-    (["--fromp", "--tau=inf"], 2, "--tau"),
-    (["--fromp", "--replay=buffer"], 2, "--fromp cannot be combined with --replay=buffer"),
-    (["--icarl", "--scenario=task"], 2, "--icarl can only be used with --scenario=class"),
-]
+def _full_disk(monkeypatch, match):
+    """Writes (os.write, os.fsync: where a full disk shows) fail with ENOSPC for open files whose path `match`es."""
+    import errno
 
-
-@pytest.mark.parametrize("flags,code,message", MAIN_BAD, ids=[" ".join(f) for f, _, _ in MAIN_BAD])
-def test_main_bad_options_one_line(data_dir, tmp_path, capsys, flags, code, message):
-    line = one_line(capsys, lambda: run_cli(main.main, tiny(data_dir, tmp_path, *flags)), code)
-    assert message in line
+    def failing(real):
+        def call(fd, *rest):
+            try:
+                path = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                path = ""
+            if match(path):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real(fd, *rest)
+        return call
+    monkeypatch.setattr(os, "write", failing(os.write))
+    monkeypatch.setattr(os, "fsync", failing(os.fsync))
 
 
-def test_results_folder_that_is_a_file_one_line(data_dir, tmp_path, capsys):
-    blocked = tmp_path / "file"
-    blocked.write_text("")
-    line = one_line(capsys, lambda: run_cli(main.main, [*tiny(data_dir, tmp_path), "--results-dir", str(blocked)]),
-                    1)
-    assert line == f"error: --results-dir {blocked} is a file, not a folder"
-    line = one_line(capsys, lambda: run_cli(compare.main, [*tiny(data_dir, tmp_path), "--results-dir",
-                                                           str(blocked)]), 1)
-    assert "is a file, not a folder" in line
+def _default_signals():
+    """Children get the default SIGINT/SIGTERM handlers, however the tests were started (nohup, a background job)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-SWEEP_BAD = [
-    (["--lambda=abc"], "--lambda"),
-    (["--lambda=nan"], "--lambda"),
-    (["--c=inf"], "--c"),
-    (["--tau=-1", "--methods=None"], "--tau must be at least 0"),
-    (["--methods=EWc"], "unknown method name(s) EWc"),
-    (["--methods=,"], "unknown method name(s) (none given)"),
-    (["--methods=iCaRL", "--scenario=task"], "none of them applies"),
-    (["--seed=-1"], "--seed"),
-    (["--n-seeds=0"], "--n-seeds"),
-    (["--seed=4294967295", "--n-seeds=2"], "at most 4294967295"),
-    (["--workers=0"], "--workers"),
-    (["--threads=two"], "--threads"),
-    (["--lr=nan"], "--lr"),
-]
+def test_a_report_that_cannot_be_written_keeps_the_record(data_dir, tmp_path, capsys, monkeypatch):
+    """Defect 1: the pdf fails after training (its disk filled up): one line, exit 1, the record written and
+    marked."""
+    _full_disk(monkeypatch, lambda path: path.endswith(".pdf"))
+    line = one_line(capsys, lambda: run_cli(main.main, small(data_dir, tmp_path, "--pdf")), 1)
+    assert line.startswith("error: the report was not written: could not write ") and "results are in" in line
+    (record,) = (tmp_path / "results").glob("*.json")
+    result = json.loads(record.read_text())
+    assert result["report_saved"] is False and result["status"] == "finished" and len(result["accuracy_matrix"]) == 2
+    assert "report" in result["seconds"] and not list((tmp_path / "plots").glob("*"))
 
 
-@pytest.mark.parametrize("flags,message", SWEEP_BAD, ids=[" ".join(f) for f, _ in SWEEP_BAD])
-def test_sweep_bad_options_one_line_exit_2(data_dir, tmp_path, capsys, flags, message):
-    line = one_line(capsys, lambda: run_cli(compare.main, [*tiny(data_dir, tmp_path), *flags]), 2)
-    assert message in line
-    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").glob("*.json"))
+def test_a_sweep_counts_a_run_whose_model_was_not_saved_on_every_call(data_dir, tmp_path, capsys, monkeypatch):
+    """Defect 1: a full --model-dir: the runs are results on the first call (with a note) and on the second."""
+    _full_disk(monkeypatch, lambda path: path.endswith(".pt"))
+    argv = [*small(data_dir, tmp_path), "--methods", "None", "--workers", "1", "--n-seeds", "2"]
+    assert compare.main(argv) == 0
+    first = capsys.readouterr().out
+    assert first.count("the model was not saved") == 2 and first.count(" done None") == 2 and "FAILED" not in first
+    assert compare.main(argv) == 0
+    second = capsys.readouterr().out
+    assert "2 runs: 2 already done, 0 to run" in second
+    assert first.split("SUMMARY")[1] == second.split("SUMMARY")[1]
+    for record in (tmp_path / "results").glob("splitMNIST*.json"):
+        assert json.loads(record.read_text())["model_saved"] is False
 
 
-def test_other_sweeps_refuse_unknown_methods(data_dir, tmp_path, capsys):
-    import compare_hyperParams
-    import compare_replay
-    assert "unknown method name(s) Foo" in one_line(
-        capsys, lambda: run_cli(compare_replay.main, [*tiny(data_dir, tmp_path), "--methods=Foo"]), 2)
-    assert "unknown method name(s) EWc" in one_line(
-        capsys, lambda: run_cli(compare_hyperParams.main, [*tiny(data_dir, tmp_path), "--methods=EWc"]), 2)
+def test_a_full_results_disk_after_training_shows_the_table_and_writes_elsewhere(data_dir, tmp_path, capsys,
+                                                                                  monkeypatch):
+    results = str(tmp_path / "results")
+    _full_disk(monkeypatch, lambda path: path.startswith(results) and path.endswith(".json"))
+    with pytest.raises(SystemExit) as e:
+        run_cli(main.main, small(data_dir, tmp_path))
+    out, err = capsys.readouterr()
+    assert e.value.code == 1 and "average accuracy over all 2 contexts" in out and "=> results:" not in out
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: could not write {results}/") and "the results are in " in line
+    fallback = line.split("the results are in ")[1].split(" instead")[0]
+    assert fallback.startswith(str(tmp_path / "models")) and json.loads(open(fallback).read())["results_saved"] is False
+    assert not list((tmp_path / "results").glob("*.json"))
+
+
+def test_a_results_folder_too_long_for_its_files_is_refused_before_training(data_dir, tmp_path, capsys):
+    long = str(tmp_path) + "".join(f"/{k:02d}" + "x" * 197 for k in range(21))[:4050 - len(str(tmp_path))]
+    line = one_line(capsys, lambda: run_cli(main.main, [*small(data_dir, tmp_path), "--results-dir", long]), 1)
+    assert "--results-dir is too long a path" in line and not (tmp_path / "models").exists()
+    line = one_line(capsys, lambda: run_cli(compare.main, [*small(data_dir, tmp_path), "--results-dir", long,
+                                                           "--methods", "None", "--workers", "1"]), 1)
+    assert "--results-dir is too long a path" in line
+
+
+def test_a_sweep_on_a_full_results_disk_stops_before_any_run(data_dir, tmp_path, capsys, monkeypatch):
+    """Defect 3: one line, no run, no lock file (the up-front check writes bytes)."""
+    results = str(tmp_path / "results")
+    _full_disk(monkeypatch, lambda path: path.startswith(results))
+    line = one_line(capsys, lambda: run_cli(compare.main, [*small(data_dir, tmp_path), "--methods", "None",
+                                                           "--workers", "1"]), 1)
+    assert line.startswith(f"error: cannot write in --results-dir {results}") and "No space left" in line
+    assert not [p for p in (tmp_path / "results").iterdir()]
+
+
+def test_a_claim_that_cannot_be_written_leaves_no_lock(tmp_path, monkeypatch):
+    from utils.errors import OutputError
+    _full_disk(monkeypatch, lambda path: path.endswith(".lock"))
+    with pytest.raises(OutputError, match="could not write the claim"):
+        stored.Claim(str(tmp_path / "run-s0.json")).acquire()
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_closed_or_full_stdout_one_line_records_kept(data_dir, tmp_path):
+    """Defect 2: `>&-` and `>/dev/full`, for ./main.py and ./compare.py."""
+    def run(script, stdout, *args, close=False):
+        def child():
+            _default_signals()
+            if close:
+                os.close(1)
+        return subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=ROOT, stdout=stdout,
+                              stderr=subprocess.PIPE, text=True, timeout=300, preexec_fn=child)
+    sweep_args = [*small(data_dir, tmp_path / "sweep"), "--methods", "None", "--workers", "1"]
+    with open("/dev/full", "w") as full:
+        for r in (run("main.py", subprocess.DEVNULL, "--get-stamp", close=True),
+                  run("compare.py", subprocess.DEVNULL, *sweep_args, close=True),
+                  run("main.py", full, *small(data_dir, tmp_path / "main")),
+                  run("compare.py", full, *sweep_args)):
+            assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+            assert r.stderr.startswith("error: ") and "standard output" in r.stderr
+    assert len(list((tmp_path / "main" / "results").glob("*.json"))) == 1  # the run's record, kept
+    assert not (tmp_path / "sweep" / "results").exists() or not list((tmp_path / "sweep" / "results").iterdir())
+
+
+def test_stored_records_that_contradict_themselves_are_rerun(data_dir, tmp_path, capsys):
+    """Defect 4: an average that is not the matrix's, options that are not the stamp's, conv layers without the
+    paper's biases: each rerun with a note."""
+    argv = [*small(data_dir, tmp_path), "--methods", "None", "--workers", "1", "--n-seeds", "3"]
+    assert compare.main(argv) == 0
+    capsys.readouterr()
+    files = sorted((tmp_path / "results").glob("splitMNIST*.json"), key=lambda p: int(p.stem.rsplit("-s", 1)[1]))
+    good = [json.loads(p.read_text()) for p in files]
+    files[1].write_text(json.dumps({**good[1], "average_accuracy": 0.99}))
+    files[2].write_text(json.dumps({**good[2], "options": {**good[2]["options"], "lr": 0.5}}))
+    assert compare.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "3 runs: 1 already done, 2 to run" in out
+    assert "its average accuracy (0.99) is not what its accuracy matrix gives" in out
+    assert "its options are not the ones its name says (they make splitMNIST2-task--F3x20--i10-lr0.5-" in out
+    assert "99.00" not in out.split("SUMMARY")[1]
+    conv = {**good[0], "options": {**good[0]["options"], "depth": 5}}
+    files[0].write_text(json.dumps(conv))
+    state, reason = stored.inspect(str(files[0]), files[0].stem, {})
+    assert state == "rerun" and "before the conv layers had the paper's biases" in reason
+    files[0].write_text(json.dumps({**conv, "conv_bias": True}))
+    assert stored.inspect(str(files[0]), files[0].stem, {})[0] == "done"
+
+
+def test_temporary_files_of_dead_writers_are_removed_live_ones_kept(data_dir, tmp_path, capsys):
+    """Defect 5: a writer killed between its temporary file and the move leaves `.tmp-<pid>-<host>-...`; the next
+    run in that folder removes it if that writer is gone, never a live writer's."""
+    from utils import io
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = tmp_path / "results"
+    folder.mkdir()
+    host = io.temporary_prefix().split("-")[2]
+    left = folder / f".tmp-{dead.pid}-{host}-abcd1234run-s0.json"
+    live = folder / f".tmp-{os.getppid()}-{host}-abcd1234run-s1.json"
+    other_host = folder / f".tmp-{dead.pid}-0badf00d-abcd1234run-s2.json"
+    for f in (left, live, other_host):
+        f.write_text("{")
+    assert io.temporary_prefix().startswith(f".tmp-{os.getpid()}-")
+    run_cli(main.main, small(data_dir, tmp_path))
+    capsys.readouterr()
+    assert not left.exists() and live.exists() and other_host.exists()
+
+
+def test_divergence_names_the_options_this_run_raised(data_dir, tmp_path, capsys):
+    from cli.options import divergence_hint, parse
+    line = one_line(capsys, lambda: run_cli(main.main, small(data_dir, tmp_path, "--ewc", "--lambda=1e300")), 3)
+    assert line.startswith("error: training diverged at context 2")
+    assert "try a smaller --lambda (this run: 1e+300" in line
+    assert "--lr" not in line
+    gen = ["--replay=generative", "--lr-gen=1e30"]
+    assert divergence_hint(parse(gen), gen) == "try a smaller --lr-gen (this run: 1e+30, default 0.001)"
+    assert divergence_hint(parse(["--lr=1e-5"]), ["--lr=1e-5"]) == "try a smaller --lr"
+
+
+@pytest.mark.slow
+def test_training_seconds_exclude_logging_and_threads_are_set_and_restored(data_dir, tmp_path, capsys,
+                                                                          monkeypatch):
+    """The monitor's accuracies at 30 log points take 0.2 s each: "logging", not "train" (which would then count
+    them twice: train + logging would exceed the whole run's wall time)."""
+    import train.monitor
+    from utils import runtime
+    real = train.monitor.accuracy
+
+    def slow(*args, **kwargs):
+        time.sleep(0.2)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(train.monitor, "accuracy", slow)
+    monkeypatch.setattr(runtime, "cores", lambda: 1)
+    before = torch.get_num_threads()
+    start = time.perf_counter()
+    run_cli(main.main, small(data_dir, tmp_path, "--pdf", "--acc-log=1", "--threads=2"))
+    wall = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert "warning: --threads=2 is more than the 1 CPU core(s)" in err and torch.get_num_threads() == before
+    (record,) = (tmp_path / "results").glob("*.json")
+    seconds = json.loads(record.read_text())["seconds"]
+    assert seconds["logging"] >= 30 * 0.2 and seconds["train"] + seconds["logging"] < wall
+    assert abs(sum(seconds["train_per_phase"]) - seconds["train"]) < 1e-9
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_like_ctrl_c_exit_143(data_dir, tmp_path):
+    argv = [sys.executable, os.path.join(ROOT, "compare.py"), *small(data_dir, tmp_path, "--iters", "20000"),
+            "--methods", "None", "--n-seeds", "2", "--workers", "1"]
+    p = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=_default_signals)
+    deadline = time.time() + 120
+    while not list((tmp_path / "results").glob("*.lock")):
+        assert p.poll() is None and time.time() < deadline, p.stderr.read() if p.poll() is not None else "slow"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    p.terminate()
+    out, err = p.communicate(timeout=90)
+    assert p.returncode == 143, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("terminated: stopped the running run"), err
+    assert not list((tmp_path / "results").glob("*.lock")) and not list((tmp_path / "results").glob("*.json"))

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pypdf
+import pytest
 import torch
 
 import main
@@ -24,6 +25,7 @@ def page_texts(path):
     return reader, [page.extract_text() for page in reader.pages]
 
 
+@pytest.mark.slow
 def test_pdf_report_and_time(data_dir, tmp_path):
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--scenario", "task", "--pdf", "--time", "--acc-log", "10",
                                     "--loss-log", "5", "--no-save"))
@@ -69,6 +71,7 @@ class FakeGenerator(Component):
         return self.drawn[-1]
 
 
+@pytest.mark.slow
 def test_monitoring_changes_nothing_samples_hook_and_test_mode(data_dir, tmp_path, monkeypatch):
     # with dropout, leaving the model in eval mode or drawing random numbers would change the results
     base = tiny(data_dir, tmp_path, "--acc-log", "7", "--loss-log", "3", "--fc-drop", "0.2")

@@ -10,7 +10,6 @@ from methods.separate_networks import SeparateNetworks
 from models.separate import SeparateClassifiers
 from tests.conftest import run_script, tiny
 from train.loop import train
-from utils.errors import run_cli
 from cli.options import parse
 
 
@@ -94,6 +93,7 @@ def test_training_one_context_never_touches_another_network(data_dir, tmp_path, 
         assert all(p.grad is None for p in model.networks[c].parameters())
 
 
+@pytest.mark.slow
 def test_main_runs_with_separate_networks(data_dir, tmp_path):
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--scenario", "task", "--separate-networks", "--no-save"))
     assert r.returncode == 0, r.stderr
@@ -111,12 +111,3 @@ def test_singlehead_and_cumulative(data_dir, tmp_path):
                           "--scenario", "task", "--singlehead", "--separate-networks", "--no-save")) == 0
     assert main.main(tiny(data_dir, tmp_path, "--contexts", "2", "--iters", "10", "--scenario", "task",
                           "--separate-networks", "--cumulative", "--no-save")) == 0
-
-
-@pytest.mark.parametrize("scenario", ["domain", "class"])
-def test_outside_task_il_stops_with_one_line(data_dir, tmp_path, capsys, scenario):
-    with pytest.raises(SystemExit) as stop:
-        run_cli(main.main, tiny(data_dir, tmp_path, "--separate-networks", "--scenario", scenario))
-    assert stop.value.code == 2
-    out, err = capsys.readouterr()
-    assert err == "error: --separate-networks can only be used with --scenario=task\n" and out == ""

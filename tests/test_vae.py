@@ -120,6 +120,7 @@ def test_chunked_importance_sampling_equals_one_pass_per_chunk_and_stays_under_t
         assert len(sizes) > 1 and torch.allclose(chunked, reference, rtol=1e-12, atol=0)  # log-sum-exp of chunks
 
 
+@pytest.mark.slow
 def test_estimate_converges_as_samples_grow_with_bounded_passes():
     """S = 1 ... 10000 (the paper's --eval-s on CIFAR-100) with at most 512 decoded values per pass: the spread of the
     estimate over 200 repetitions shrinks like 1/sqrt(S) and it closes in on log p(x) by numerical integration."""

@@ -9,7 +9,6 @@ import main
 from main import build_learner
 from methods.xdg import XdG, draw_gates
 from tests.conftest import run_script, tiny
-from utils.errors import run_cli
 from cli.options import parse
 
 
@@ -114,38 +113,17 @@ def test_note_for_trainable_conv_layers(data_dir, tmp_path, capsys):
     assert "XdG" not in capsys.readouterr().out
 
 
-def test_main_runs_saves_and_tests_with_xdg(data_dir, tmp_path):
-    r = run_script("main.py", *tiny(data_dir, tmp_path, "--scenario", "task", "--xdg"))
+@pytest.mark.slow
+def test_main_runs_with_xdg(data_dir, tmp_path):
+    """(--test with XdG's gates: tests/test_round_trip.py.)"""
+    r = run_script("main.py", *tiny(data_dir, tmp_path, "--scenario", "task", "--xdg", "--no-save"))
     assert r.returncode == 0, r.stderr
     (path,) = (tmp_path / "results").glob("*.json")
     assert "--XdG0.9-" in path.name
-    trained = json.loads(path.read_text())
-    assert trained["average_accuracy"] > 0.6
-    # --test rebuilds the model, loads it with its gates, and gets the same final accuracies
-    assert main.main(tiny(data_dir, tmp_path, "--scenario", "task", "--xdg", "--test")) == 0
-    tested = json.loads(path.read_text())
-    assert tested["accuracy_matrix"][-1] == trained["accuracy_matrix"][-1]
+    assert json.loads(path.read_text())["average_accuracy"] > 0.6
 
 
 def test_main_xdg_singlehead_permuted(data_dir, tmp_path):
     assert main.main(tiny(data_dir, tmp_path, "--experiment", "permMNIST", "--contexts", "2", "--iters", "10",
                           "--scenario", "task", "--singlehead", "--xdg", "--no-save")) == 0
     assert "XdG0.6" in next((tmp_path / "results").glob("*.json")).name
-
-
-def test_outside_task_il_stops_with_one_line(data_dir, tmp_path):
-    r = run_script("main.py", *tiny(data_dir, tmp_path, "--xdg", "--scenario", "class"))
-    assert r.returncode == 2
-    assert r.stderr.strip() == "error: --xdg can only be used with --scenario=task (the context must be known at " \
-                               "test time)"
-    assert r.stdout == ""
-
-
-@pytest.mark.parametrize("extra", [["--scenario", "domain"], ["--scenario", "task", "--gating-prop", "1"],
-                                   ["--scenario", "task", "--separate-networks"]])
-def test_bad_combinations_stop_with_one_line(data_dir, tmp_path, capsys, extra):
-    with pytest.raises(SystemExit) as stop:
-        run_cli(main.main, tiny(data_dir, tmp_path, "--xdg", *extra))
-    assert stop.value.code == 2
-    out, err = capsys.readouterr()
-    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and out == ""

@@ -14,6 +14,7 @@ from collections import namedtuple
 
 import torch
 
+from data.benchmarks import settings_of
 from data.experiments import build_experiment
 from data.scenario import Scenario
 from data.stream import Stream, StreamData, context_probs
@@ -25,7 +26,7 @@ from train import record
 from train.learner import Learner
 from train.loop import train
 from utils.errors import Diverged, OutputError
-from utils.runtime import choose_device, data_dir, set_seed
+from utils.runtime import choose_device, data_dir, set_seed, set_threads
 
 # data: the experiment as the learner trains on it (the frozen conv layers' features, when computed once)
 Setup = namedtuple("Setup", "learner data device seconds")
@@ -36,12 +37,13 @@ Schedule = namedtuple("Schedule", "plan iters update_every")
 def run(args, stamp):
     """Build, then train and record (or with --test, load and evaluate) the run `args` describes, named `stamp`;
     returns its record, also written as JSON. The torch thread count is --threads (else torch's default) during
-    the run and is recorded: with the seed and the device it decides the numbers bit for bit."""
-    before = torch.get_num_threads()
+    the run and is recorded: with the seed and the device it decides the numbers bit for bit.
+
+    The record is written as soon as the accuracies are known; a side output that fails afterwards (the model, the
+    pdf, visdom) is a field of the record and a line in record["output_errors"], which the caller reports."""
+    before = set_threads(args.threads)
     try:
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        record.check_outputs(args)
+        record.check_outputs(args, stamp)
         start = time.perf_counter()
         setup = build(args)
         return (fit if args.train else test)(args, stamp, setup, start)
@@ -55,7 +57,7 @@ def build(args):
     set_seed(args.seed)
     device = choose_device(args.cuda)
     experiment = build_experiment(args.experiment, args.contexts, data_dir(args.data_dir), args.seed, device,
-                                  args.normalize)
+                                  args.normalize, **settings_of(args))
     seconds = time.perf_counter() - start
     learner = build_learner(args, experiment, device)
     return Setup(learner, learner.experiment, device, seconds)
@@ -113,14 +115,15 @@ def schedule_of(args, learner, data):
 
 
 def fit(args, stamp, setup, start):
-    """Steps 2 and 3: train, evaluating after each phase, then save the model and write the record."""
+    """Steps 2 and 3: train, evaluating after each phase, then write the record, save the model and the pdf."""
     learner, data = setup.learner, setup.data
     monitor = watch(args, learner, data, stamp)
     head = record.new(args, stamp, setup.device)
-    matrix, seconds, eval_seconds = [], {"data": setup.seconds}, [0.0]
+    matrix, seconds, eval_seconds, logged = [], {"data": setup.seconds}, [0.0], [0.0]
 
     def evaluate(context):
         t = time.perf_counter()
+        logged.append(monitor.seconds if monitor is not None else 0.0)  # the logging so far, inside the phases
         upto = args.contexts - 1 if context is None else context  # (a stream: every context may have been seen)
         matrix.append(accuracy_row(learner, data.test, upto))
         eval_seconds[0] += time.perf_counter() - t
@@ -133,16 +136,12 @@ def fit(args, stamp, setup, start):
         seconds["total"] = time.perf_counter() - start
         record.diverged(args, head, e, matrix, seconds)
         raise
-    seconds.update({"train": sum(phase_seconds), "train_per_phase": phase_seconds})
-    save_error = record.save_model(args, stamp, learner) if args.save else None
-    seconds["eval"] = eval_seconds[0]
+    logging = [b - a for a, b in zip(logged, logged[1:])]  # accuracies and plots at the log points, per phase
+    per_phase = [p - g for p, g in zip(phase_seconds, logging)]
+    seconds.update({"train": sum(per_phase), "train_per_phase": per_phase, "eval": eval_seconds[0]})
+    extra = {} if data.normalisation is None else {"normalisation": data.normalisation}  # (own data)
     if monitor is not None:
-        seconds["logging"] = monitor.seconds  # part of "train": accuracies and plots at the log points
-    if args.pdf:
-        seconds["report"] = report(args, stamp, matrix, monitor)
-    seconds["total"] = time.perf_counter() - start
-    extra = {} if save_error is None else {"model_saved": False}
-    if monitor is not None:
+        seconds["logging"] = monitor.seconds  # not in "train"
         extra["training_log"] = monitor.history()
     if args.task_free:
         log = extra.get("training_log", {})
@@ -150,9 +149,20 @@ def fit(args, stamp, setup, start):
                            args.labels_per_batch, "update_every": args.update_every,
                            "iterations": args.iters * args.contexts}
         extra["curve"] = {"iterations": log.get("acc_iterations", []), "accuracy": log.get("accuracy", [])}
-    path = record.finish(args, head, matrix, seconds, extra)
-    if save_error is not None:
-        raise OutputError(f"{save_error}; the results are in {path}")
+    seconds["total"] = time.perf_counter() - start
+    path = record.finish(args, head, matrix, seconds, extra)  # the result first: nothing after it can cost it
+    if monitor is not None and monitor.plots is not None:
+        monitor.plots.close()
+        if monitor.plots.failed:  # its one warning was printed when it failed
+            head["plots_sent"] = False
+    if args.save:
+        line = record.save_model(args, stamp, learner)
+        if line is not None:
+            record.add_error(head, "model_saved", line)
+    if args.pdf:
+        seconds["report"] = report(args, stamp, matrix, monitor, head)
+    seconds["total"] = time.perf_counter() - start
+    record.rewrite(path, head)
     return head
 
 
@@ -163,20 +173,26 @@ def test(args, stamp, setup, start):
     t = time.perf_counter()
     matrix = [accuracy_row(setup.learner, setup.data.test, args.contexts - 1)]
     seconds = {"data": setup.seconds, "eval": time.perf_counter() - t}
-    if args.pdf:
-        seconds["report"] = report(args, stamp, matrix, None)
     seconds["total"] = time.perf_counter() - start
-    record.finish(args, head, matrix, seconds)
+    path = record.finish(args, head, matrix, seconds)
+    if args.pdf:
+        seconds["report"] = report(args, stamp, matrix, None, head)
+        seconds["total"] = time.perf_counter() - start
+        record.rewrite(path, head)
     return head
 
 
-def report(args, stamp, matrix, monitor):
-    """--pdf: the run's report (task-free: above each context's probability over the stream); returns seconds."""
+def report(args, stamp, matrix, monitor, head):
+    """--pdf: the run's report (task-free: above each context's probability over the stream); returns seconds. A
+    report that cannot be written is head["report_saved"] false and a line in head["output_errors"]."""
     t = time.perf_counter()
     from eval.report import write_report
     probs = None
     if args.task_free:
         t_all = torch.arange(args.iters * args.contexts)
         probs = context_probs(args.stream, t_all, args.iters, args.contexts, args.fuzziness).numpy()
-    write_report(record.plot_path(args, stamp), matrix, stamp, args.contexts, monitor, probs)
+    try:
+        write_report(record.plot_path(args, stamp), matrix, stamp, args.contexts, monitor, probs)
+    except OutputError as e:
+        record.add_error(head, "report_saved", f"the report was not written: {e}")
     return time.perf_counter() - t

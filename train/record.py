@@ -6,6 +6,7 @@ The model goes to `<model-dir>/mM-<stamp>.pt` with every component's state, so t
 """
 import os
 import platform
+import tempfile
 
 import numpy as np
 import torch
@@ -32,20 +33,24 @@ def plot_path(args, stamp):
     return os.path.join(args.plot_dir, f"{stamp}.pdf")
 
 
-def check_outputs(args):
-    """Every folder this run will write to can be written, checked before any work (one line if not)."""
-    io.check_writable(args.results_dir, "--results-dir")
+def check_outputs(args, stamp):
+    """Every folder this run will write to can be written, and its files' names fit there, checked before any work
+    (one line if not); temporary files left there by killed writers are removed (utils.io.clean_temporary)."""
+    io.check_writable(args.results_dir, "--results-dir", [os.path.basename(results_path(args, stamp))])
     if args.save and args.train:
-        io.check_writable(args.model_dir, "--model-dir")
+        io.check_writable(args.model_dir, "--model-dir", [os.path.basename(model_path(args, stamp))])
     if args.pdf:
-        io.check_writable(args.plot_dir, "--plot-dir")
+        io.check_writable(args.plot_dir, "--plot-dir", [os.path.basename(plot_path(args, stamp))])
 
 
 def new(args, stamp, device):
     """The record's head: what ran, where and with which versions (the results are added by `finish`)."""
-    return {"stamp": stamp, "record": "training" if args.train else "test", "status": "finished",
+    head = {"stamp": stamp, "record": "training" if args.train else "test", "status": "finished",
             "options": vars(args), "device": str(device), "threads": torch.get_num_threads(), "node": node(),
             "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}}
+    if args.depth > 0:  # the conv layers have the paper's biases (records made before them are rerun by sweeps)
+        head["conv_bias"] = True
+    return head
 
 
 def diverged(args, record, error, matrix, seconds):
@@ -56,12 +61,53 @@ def diverged(args, record, error, matrix, seconds):
 
 
 def finish(args, record, matrix, seconds, extra=None):
-    """Add the accuracies, their summary, the seconds and `extra` fields to `record` and write it; returns its
-    path."""
+    """Add the accuracies, their summary, the seconds and `extra` fields to `record` and write it, before any side
+    output (model, pdf) is tried; returns its path. If --results-dir cannot take it (a full disk), it goes to a
+    fallback place (fallback), and the line saying so is added to record["output_errors"]."""
     record.update({"accuracy_matrix": matrix, **summarise(matrix), "seconds": seconds, **(extra or {})})
     path = results_path(args, record["stamp"])
-    io.write_json(path, record)
+    try:
+        io.write_json(path, record)
+    except OutputError as e:
+        return fallback(args, record, e)
     return path
+
+
+def fallback(args, record, error):
+    """Write `record` where it fits after --results-dir refused it: beside the model, else in the temporary
+    folder; returns the path (None if nowhere)."""
+    name = os.path.basename(results_path(args, record["stamp"]))
+    places = ([args.model_dir] if args.save and args.train else []) + [tempfile.gettempdir()]
+    for folder in places:
+        path = os.path.join(folder, name)
+        line = f"{error}; the results are in {path} instead"
+        trial = {**record, "results_saved": False, "output_errors": [*record.get("output_errors", []), line]}
+        try:
+            io.write_json(path, trial)
+        except OutputError:
+            continue
+        record.update(trial)
+        return path
+    add_error(record, "results_saved", f"{error}, nor anywhere else: the results are only shown")
+    return None
+
+
+def add_error(record, field, line):
+    """A side output that failed: `field` false in the record (e.g. model_saved), and the line saying why."""
+    if field is not None:
+        record[field] = False
+    record.setdefault("output_errors", []).append(line)
+
+
+def rewrite(path, record):
+    """Write `record` again at `path` (the seconds and side outputs known after the first write); the first,
+    complete version stays if this fails."""
+    if path is None:
+        return
+    try:
+        io.write_json(path, record)
+    except OutputError:
+        pass
 
 
 def save_model(args, stamp, learner):

@@ -16,6 +16,32 @@ def set_seed(seed):
         torch.cuda.manual_seed_all(seed)
 
 
+_WARNED_THREADS = set()  # thread counts already warned about in this process (a sweep's runs: once each)
+
+
+def cores():
+    """The CPU cores this process may run on (its affinity: a scheduler's or taskset's share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def set_threads(n):
+    """torch.set_num_threads(n) (n None or 0: left as it is); returns the count before. More threads than cores
+    make every step wait for threads that take turns on a core (--threads=1000 on 2 cores: 30x slower), so that
+    gets one warning on stderr, once per count and process."""
+    before = torch.get_num_threads()
+    if n:
+        available = cores()
+        if n > available and n not in _WARNED_THREADS:
+            _WARNED_THREADS.add(n)
+            print(f"warning: --threads={n} is more than the {available} CPU core(s) this process may use: "
+                  f"expect a much slower run (the numbers do not change)", file=sys.stderr, flush=True)
+        torch.set_num_threads(n)
+    return before
+
+
 def choose_device(cuda=True):
     return torch.device("cuda" if cuda and torch.cuda.is_available() else "cpu")
 
