@@ -111,6 +111,7 @@ def test_add_buffer_extends_the_training_set():
     assert (extended.contexts[-20:] == 0).all()
 
 
+@pytest.mark.slow
 def test_replay_buffer_runs_end_to_end(data_dir, tmp_path):
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--replay=buffer", "--budget", "20", "--use-full-capacity",
                                     "--sample-selection", "herding", "--add-buffer"))

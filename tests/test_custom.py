@@ -56,6 +56,7 @@ def record(tmp_path):
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", ["nhwc-rgb", "nchw-float", "nhw"])
 def test_npz_layouts_run_and_record_the_normalisation(tmp_path, layout):
     if layout == "nhwc-rgb":
@@ -75,6 +76,7 @@ def test_npz_layouts_run_and_record_the_normalisation(tmp_path, layout):
     assert result["stamp"].startswith("custom2-d") and result["average_accuracy"] > 0.45  # learns (chance 0.25)
 
 
+@pytest.mark.slow
 def test_the_stamp_changes_with_the_data(tmp_path):
     a = write_npz(tmp_path / "d.npz")
     first = main.run(main.parse(options(tmp_path, f"--data-file={a}")))["stamp"]
@@ -83,6 +85,7 @@ def test_the_stamp_changes_with_the_data(tmp_path):
     assert first != second
 
 
+@pytest.mark.slow
 def test_image_folder_is_decoded_once_into_a_cache(tmp_path, monkeypatch):
     folder = write_folder(tmp_path / "imgs")
     assert run_cli(main.main, options(tmp_path, f"--image-folder={folder}", "--scenario=task")) == 0

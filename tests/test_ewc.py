@@ -128,6 +128,7 @@ def test_kfac_penalty_equals_the_kronecker_quadratic(data_dir):
                                    ["--weight-penalty", "--fisher-labels", "true", "--gamma", "0.9", "--scenario",
                                     "task", "--fisher-n", "50", "--experiment", "CIFAR10", "--depth", "1",
                                     "--channels", "4"]])
+@pytest.mark.slow
 def test_main_runs_with_fisher_methods(data_dir, tmp_path, flags):
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--iters", "10", *flags))
     assert r.returncode == 0, r.stderr

@@ -188,6 +188,7 @@ def test_defaults_and_invalid_combinations():
             parse(["--fromp", *bad])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["task", "domain", "class"])
 def test_main_runs_with_fromp(data_dir, tmp_path, scenario):
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--fromp", "--scenario", scenario, "--budget", "10",

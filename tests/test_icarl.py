@@ -84,6 +84,7 @@ def test_bce_distill_uses_the_previous_models_sigmoid_for_old_units():
     assert torch.allclose(loss, expected)
 
 
+@pytest.mark.slow
 def test_icarl_end_to_end_and_reload(data_dir, tmp_path):
     args = tiny(data_dir, tmp_path, "--icarl", "--active-classes", "all-so-far")
     args = [a for a in args if a != "--no-save"]
@@ -109,6 +110,7 @@ def test_icarl_flags_and_usage_errors():
             parse(flags)
 
 
+@pytest.mark.slow
 def test_icarl_accuracy_can_be_logged_before_the_first_exemplars(data_dir, tmp_path):
     """--pdf/--visdom log test accuracy mid-context; before any exemplar exists the network's own scores are used."""
     r = run_script("main.py", *tiny(data_dir, tmp_path, "--icarl", "--active-classes=all-so-far", "--pdf",

@@ -51,6 +51,7 @@ def test_owm_projects_gradients_orthogonally_to_stored_inputs(data_dir):
     assert not torch.equal(after["classifier.weight"], before["classifier.weight"])
 
 
+@pytest.mark.slow
 def test_ncl_preconditions_with_inverse_kronecker_factors(data_dir):
     learner, experiment, args = make_learner(data_dir, "--ncl", "--fc-layers", "2", "--alpha", "1e-3")
     fi, pre = component(learner, FisherImportance), component(learner, Precondition)

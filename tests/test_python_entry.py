@@ -20,6 +20,7 @@ def readme_example():
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_the_readme_example_runs_as_written(monkeypatch, data_dir, tmp_path, capsys):
     monkeypatch.setenv("CL_DATA_DIR", data_dir)
     monkeypatch.chdir(tmp_path)  # the example writes under ./store
