@@ -64,6 +64,7 @@ class VisdomPlots:
         except OSError as e:  # unreachable or refused: go on without plots
             self._give_up(e)
             return
+        self._busy = True  # until the sender has connected and cleared the old plots: flush() waits for that too
         self._thread = threading.Thread(target=self._send_all, name="visdom", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -91,6 +92,10 @@ class VisdomPlots:
         except Exception as e:  # refused, timed out, or an error from the server
             self._give_up(e)
             return
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
         while True:
             with self._cond:
                 while not self._pending and not self.closed and not self.failed:
