@@ -49,21 +49,12 @@ SCENARIOS = ("task", "domain", "class")
 CLAIMED = ("plan", "build_model", "batch_sampler", "criterion", "predict")  # at most one component defines each
 
 Replayed = namedtuple("Replayed", "source batch scores")  # source: the Component that produced the batch
+LOG_INTERVALS = ("loss_log", "acc_log", "sample_log")  # shared options (cli.options): train.monitor's intervals
 
 
 def num(x):
     """A number as the parameter stamp writes it (as the paper's code: '%g')."""
     return f"{x:g}"
-
-
-def shared_value(args, dest, components):
-    """The value of the shared option `dest` in this run: the first of the enabled `components` (in hook order)
-    that decides it (Component.shared_values), else the option's own."""
-    for component in components:
-        value = component.shared_values(args).get(dest)
-        if value is not None:
-            return value
-    return getattr(args, dest)
 
 
 def unpublished_note(args, table, flags, fallback):
@@ -115,7 +106,7 @@ class Component:
         """{dest: value} of shared options (cli.options) whose value this component decides while it is enabled,
         e.g. the Generative Classifier's learning rate and network size. It does not overwrite them in `args`,
         which keeps (and the record shows) the value given or the benchmark's; the loop, the stamp and
-        --print-defaults ask `shared_value`. None: not decided (yet: --print-defaults asks after each step)."""
+        --print-defaults ask methods.shared_values. None: not decided (yet: --print-defaults asks after each step)."""
         return {}
 
     @staticmethod

@@ -42,7 +42,7 @@ import torch
 
 from data.benchmarks import of
 from data.tensorset import ClassBalancedSampler
-from methods.component import Component, unpublished_note
+from methods.component import LOG_INTERVALS, Component, unpublished_note
 from models.classifier import build_conv
 from models.conv import output_units
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
@@ -50,7 +50,6 @@ from models.vae import VAE
 from utils.errors import UsageError
 
 # the components the Generative Classifier does not combine with (as the paper's check_for_errors)
-LOG_INTERVALS = ("loss_log", "acc_log", "sample_log")  # the shared options of train.monitor
 EXCLUDES = ("LwF", "AGEM", "ER", "GenerativeReplay", "BrainInspired", "ParamReg", "Precondition", "FROMP", "XdG",
             "SeparateNetworks", "Joint", "Cumulative", "ICaRL", "MemoryBuffer")
 

@@ -4,7 +4,8 @@ import time
 import torch
 from tqdm import tqdm
 
-from methods.component import Replayed, shared_value
+from methods import shared_values
+from methods.component import Replayed
 from utils.nn import LossWatch, make_optimizer
 
 LOG_EVERY = 25  # iterations between progress-bar updates (reading a loss value syncs the device)
@@ -50,7 +51,7 @@ def train(learner, plan, iters, batch_size, update_every=None, after_context=Non
     Returns the seconds spent training each entry of the plan.
     """
     model, components, args = learner.model, learner.components, learner.args
-    lr = shared_value(args, "lr", components)  # --lr, or the one a method decides (Component.shared_values)
+    lr = shared_values(args, components).get("lr", args.lr)  # --lr, or the one a method decides
     optimizer = make_optimizer(model.parameters(), args.optimizer, lr, args.momentum)
     seconds = []
     watch = LossWatch(LOG_EVERY)  # a non-finite loss stops the run (utils.errors.Diverged)

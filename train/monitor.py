@@ -18,10 +18,9 @@ import time
 import torch
 
 from eval.evaluate import accuracy
-from methods.component import Component, shared_value
+from methods import shared_values
+from methods.component import LOG_INTERVALS, Component
 from utils.nn import eval_mode
-
-LOG_INTERVALS = ("loss_log", "acc_log", "sample_log")  # shared options (cli.options), in iterations
 
 
 class Monitor(Component):
@@ -31,7 +30,8 @@ class Monitor(Component):
         self.test_sets, self.plots = test_sets, plots
         self.t = 0  # iterations so far
         # the log intervals: the options', or a method's (the Generative Classifier: once per context)
-        self.every = {flag: shared_value(args, flag, learner.components) for flag in LOG_INTERVALS}
+        decided = shared_values(args, learner.components)  # (the Generative Classifier: once per context)
+        self.every = {flag: decided.get(flag, getattr(args, flag)) for flag in LOG_INTERVALS}
         self.sampler = next((c for c in reversed(learner.components) if callable(getattr(c, "sample", None))), None)
         # what was logged: loss terms and accuracies at their log points, samples after each context
         self.loss_iters, self.loss = [], {}          # loss[name] = [(iteration, value)]
