@@ -11,7 +11,8 @@ draws or of summed loss terms fixes the numbers:
   (replay_batch) and add their terms; DGR's generator takes its step in after_iteration, after the classifier's.
 - MemoryBuffer (switched on by --add-buffer or by ER's and iCaRL's need of "memory") after the replay sources and
   before ICaRL: it is filled at the end of a context (after_context) before iCaRL computes its class means from
-  it; ReservoirBuffer after ER: it adds the batch in after_iteration, after the step, and snapshots at a consolidation event before ER reads it in before_context.
+  it; ReservoirBuffer after ER: it adds the batch in after_iteration, after the step, and snapshots at a
+  consolidation event before ER reads it in before_context.
 - FisherImportance before Precondition: NCL preconditions with the Fisher estimated at the end of the last context.
   ParamReg (no hooks) after SI, FisherImportance and Precondition: its set_defaults takes --si's or --ewc's strength
   from theirs; its stamp segment lands in the same place (theirs are empty).
