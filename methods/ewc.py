@@ -44,7 +44,8 @@ def fisher_options(args):
 
 class FisherImportance(Component):
     provides = ("fisher",)  # importance() for gradient preconditioning (methods/precondition.py)
-    reads = ("importance_weighting", "weight_penalty", "precondition", "reg_strength")  # methods.param_reg's
+    # methods.param_reg's switches, and the convenience flags that set them (to name the one a user gave)
+    reads = ("importance_weighting", "weight_penalty", "precondition", "reg_strength", "ewc", "kfac_ewc", "ncl")
 
     @staticmethod
     def add_fisher_args(g):
@@ -106,7 +107,8 @@ class FisherImportance(Component):
 
     @staticmethod
     def describe(args):
-        return "--importance-weighting=fisher"
+        by = next((f"--{flag.replace('_', '-')}" for flag in ("ewc", "kfac_ewc", "ncl") if getattr(args, flag)), None)
+        return "--importance-weighting=fisher" + (f" (set by {by})" if by else "")
 
     def __init__(self, args, learner):
         super().__init__(args, learner)

@@ -102,6 +102,8 @@ GEN_CLASSIFIER = [row("main.py", ["--gen-classifier", *flags], 2, message, base=
 
 TASK_FREE = [row("main_task_free.py", ["--fuzziness", "5", *flags], 2, message, proc=proc) for flags, message, proc in [
     (["--ewc"], "is not supported in task-free experiments, which support: None", True),
+    (["--ewc"], "--importance-weighting=fisher (set by --ewc) is not", False),  # the flag the user gave
+    (["--kfac-ewc"], "(set by --kfac-ewc) is not supported", False),
     (["--fromp"], "is not supported in task-free experiments", False),
     (["--replay=generative"], "is not supported in task-free experiments", False),
     (["--cumulative"], "is not supported in task-free experiments", False),
