@@ -50,7 +50,10 @@ def serial(data_dir, tmp_path_factory):
     p = subprocess.Popen([sys.executable, os.path.join(ROOT, "compare.py"), *argv], cwd=ROOT,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not result_files(base) and p.poll() is None and time.time() < deadline:
+
+    def first_run_done():  # its record and its model (the record is written first: train/experiment.fit)
+        return any((base / "models" / f"mM-{f.stem}.pt").exists() for f in result_files(base))
+    while not first_run_done() and p.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     p.kill()
     p.wait()
