@@ -1,4 +1,3 @@
-import copy
 import json
 import math
 from types import SimpleNamespace
@@ -12,11 +11,10 @@ import main
 from data.preprocess import Preprocess
 from data.scenario import Scenario
 from methods.bir import BrainInspired
-from utils.nn import frozen_copy
 from models.cond_vae import CondVAE
 from models import pretrained
 from models.conv import ConvLayers
-from tests.conftest import CIFAR_CONV_UNITS, run_script, tiny, tiny_cifar
+from tests.conftest import CIFAR_CONV_UNITS, tiny, tiny_cifar
 from train.learner import Batch, Learner
 from utils.errors import UsageError, run_cli
 from cli.options import parse
@@ -276,13 +274,6 @@ def test_brain_inspired_end_to_end_and_test_reloads(data_dir, tmp_path, scenario
     assert run_cli(main.main, argv + ["--test"]) == 0
     again = json.loads(next((tmp_path / "results").glob("*-test.json")).read_text())  # its own record
     assert again["accuracy_matrix"][-1] == result["accuracy_matrix"][-1]
-
-
-def test_usage_error_exits_2_with_one_line(data_dir, tmp_path):
-    r = run_script("main.py", *tiny(data_dir, tmp_path, "--brain-inspired", "--experiment=CIFAR10"))
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--pre-convE --freeze-convE" in lines[0]
 
 
 @pytest.mark.parametrize("flags,message", [

@@ -9,7 +9,6 @@ import compare_task_free
 import sweep
 from sweep import Grid, Method
 from tests.conftest import tiny
-from utils.errors import run_cli
 
 
 def one_summary(base, prefix):
@@ -56,13 +55,6 @@ def test_method_list_by_scenario_and_drops():
         no_context_spec, no_si, no_agem = True, True, True
     assert [m.name for m in sweep.TASK_FREE_METHODS if sweep.applies(m, "task", Drop())] == \
         ["None", "Joint", "LwF", "ER"]
-
-
-def test_bad_replay_update_is_one_line(data_dir, tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        run_cli(compare_task_free.main, options(data_dir, tmp_path, "--replay-update", "0"))
-    err = capsys.readouterr().err
-    assert e.value.code == 2 and err.strip().count("\n") == 0 and "--replay-update=0" in err
 
 
 def test_grids_with_none_as_value_zero(data_dir, tmp_path, capsys):

@@ -57,11 +57,6 @@ def test_bad_combinations_are_usage_errors(flags):
         parse(flags)
 
 
-def test_bad_combination_exits_2_with_one_line():
-    r = run_script("main.py", "--owm", "--weight-penalty", "--get-stamp")
-    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "OWM" in r.stderr, r.stderr
-
-
 def test_offline_penalty_and_gradient_equal_the_definition(data_dir):
     learner, experiment, args = make_learner(data_dir, "--ewc", "--scenario", "class", "--lambda", "3")
     ewc = component(learner, FisherImportance)

@@ -16,7 +16,6 @@ from cli.stamp import param_stamp
 from methods import shared_values
 from train.loop import train
 from train.monitor import Monitor
-from utils.errors import run_cli
 from cli.options import parse
 
 
@@ -79,23 +78,6 @@ class _Exp:
 
 class _Sc:
     n_outputs = 10
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--scenario", "task"], "--gen-classifier can only be used with --scenario=class"),
-    (["--scenario", "domain"], "--gen-classifier can only be used with --scenario=class"),
-    (["--replay", "buffer"], "--gen-classifier cannot be combined with --replay"),
-    (["--ewc"], "--gen-classifier cannot be combined with --weight-penalty"),
-    (["--iters", "1"], "--iters=1: the Generative Classifier trains each class's VAE for --iters / 2"),
-    (["--experiment", "CIFAR10"], "--gen-classifier with conv layers models their frozen features: add --pre-convE "
-                                  "--freeze-convE"),
-])
-def test_usage_errors_are_one_line_exit_2(argv, message, capsys):
-    with pytest.raises(SystemExit) as e:
-        run_cli(main.main, ["--gen-classifier", *argv])
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and message in err
 
 
 def test_class_balanced_sampler_draws_each_class_without_replacement():

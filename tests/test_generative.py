@@ -17,7 +17,7 @@ from methods.generative import GenerativeReplay
 from models.classifier import Classifier
 from models import pretrained
 from models.conv_vae import ConvVAE
-from tests.conftest import run_script, tiny, tiny_cifar
+from tests.conftest import tiny, tiny_cifar
 from train.learner import Batch, Learner
 from train.loop import train
 from utils.errors import UsageError, run_cli
@@ -198,13 +198,6 @@ def test_generative_replay_end_to_end(data_dir, tmp_path, flags):
     assert run_cli(main.main, argv + ["--test"]) == 0
     again = json.loads(next((tmp_path / "results").glob("*-test.json")).read_text())  # its own record
     assert again["accuracy_matrix"][-1] == result["accuracy_matrix"][-1]
-
-
-def test_usage_error_exits_2_with_one_line(data_dir, tmp_path):
-    r = run_script("main.py", *tiny(data_dir, tmp_path, "--replay=generative", "--g-iters", "-1"))
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--g-iters" in lines[0]
 
 
 @pytest.mark.parametrize("flags,message", [
