@@ -83,19 +83,8 @@ class VisdomPlots:
 
     # ---- the background sender ----
     def _send_all(self):
-        try:
-            logging.getLogger("visdom").setLevel(logging.ERROR)  # it warns about the socket we do not want
-            vis = _client(server=self.server, port=self.port, env=self.env, raise_exceptions=True,
-                          use_incoming_socket=False)
-            vis.close(win=None, env=self.env)  # a rerun of the same stamp replaces the old plots
-            self.vis = vis
-        except Exception as e:  # refused, timed out, or an error from the server
-            self._give_up(e)
+        if not self._run(self._connect):
             return
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
         while True:
             with self._cond:
                 while not self._pending and not self.closed and not self.failed:
@@ -103,15 +92,28 @@ class VisdomPlots:
                 if not self._pending:
                     return
                 plot, self._busy = self._pending.popleft(), True
-            try:
-                plot()
-            except Exception as e:
-                self._give_up(e)
+            if not self._run(plot):
                 return
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+
+    def _connect(self):
+        logging.getLogger("visdom").setLevel(logging.ERROR)  # it warns about the socket we do not want
+        vis = _client(server=self.server, port=self.port, env=self.env, raise_exceptions=True,
+                      use_incoming_socket=False)
+        vis.close(win=None, env=self.env)  # a rerun of the same stamp replaces the old plots
+        self.vis = vis
+
+    def _run(self, work):
+        """Do one piece of the sender's work (busy meanwhile, for flush); False if the server failed it."""
+        try:
+            work()
+            return True
+        except Exception as e:  # refused, timed out, or an error from the server
+            self._give_up(e)
+            return False
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
 
     def _queue(self, plot):
         """Queue `plot` (a function of no arguments) for the sender; drop the oldest one if the queue is full."""
