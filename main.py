@@ -9,7 +9,6 @@ from cli.options import argv_of, describe_defaults, hinting_divergence, parse
 from cli.output import check_outputs_written, print_result
 from cli.stamp import param_stamp
 from train import experiment
-from train.experiment import build_learner  # noqa: F401  (tests and benchmarks build learners through main)
 from utils.errors import run_cli
 
 

@@ -58,7 +58,7 @@ def synthetic_experiment(n_train, n_test, device):
 
 
 def learner_for(args, experiment, device, cached):
-    """A learner of the plain method (no components): as main.build_learner, with or without the cache."""
+    """A learner of the plain method (no components): as train.experiment.build_learner, with or without the cache."""
     scenario = Scenario("class", 10, 10)
     torch.manual_seed(0)
     model = build_classifier(args, experiment, scenario).to(device)

@@ -14,7 +14,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data.experiments import build_experiment  # noqa: E402
 from data.tensorset import BatchSampler  # noqa: E402
-from main import build_learner  # noqa: E402
+from train.experiment import build_learner  # noqa: E402
 from methods.buffer import MemoryBuffer  # noqa: E402
 from methods.component import Replayed  # noqa: E402
 from methods.er import ER  # noqa: E402

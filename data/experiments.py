@@ -14,10 +14,6 @@ from data.preprocess import Preprocess
 from data.tensorset import TensorSet
 
 
-def classes_per_context(experiment, n_contexts, settings=None):
-    return benchmark(experiment, settings).classes_per_context(n_contexts)
-
-
 @dataclass
 class Experiment:
     name: str

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from data.experiments import build_experiment
-from main import build_learner
+from train.experiment import build_learner
 from methods import fisher
 from methods.ewc import FisherImportance, fisher_options
 from tests.conftest import run_script, tiny

@@ -7,6 +7,7 @@ import torch
 
 import main
 from train import experiment as experiment_module
+from train.experiment import build_learner
 from data.experiments import build_experiment
 from data.preprocess import Preprocess
 from data.scenario import Scenario
@@ -161,7 +162,7 @@ def test_training_no_longer_runs_the_conv_layers(data_dir, tmp_path, conv_file):
     root = prepare_dirs(tmp_path, conv_file)
     args = parse(cifar10(data_dir, root))
     experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed)
-    learner = main.build_learner(args, experiment, torch.device("cpu"))
+    learner = build_learner(args, experiment, torch.device("cpu"))
     data = learner.experiment.train[0]
     assert data.images.shape == (len(experiment.train[0]), 64 * 2 * 2) and data.images.dtype == torch.float32
     assert torch.equal(data.labels, experiment.train[0].labels)

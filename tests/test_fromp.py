@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from data.experiments import build_experiment
-from main import build_learner
+from train.experiment import build_learner
 from methods.fromp import (FROMP, fisher_update, fromp_kernel, inverse_kernel, linear_layers, memorable_lambda,
                            select_memorable)
 from models.classifier import Classifier

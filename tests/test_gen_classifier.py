@@ -6,7 +6,7 @@ import torch
 import main
 from data.experiments import build_experiment
 from data.tensorset import ClassBalancedSampler, TensorSet
-from main import build_learner
+from train.experiment import build_learner
 from methods.gen_classifier import GenerativeClassifier
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
 from models.vae import VAE

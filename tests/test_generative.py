@@ -10,7 +10,7 @@ import main
 from data.experiments import build_experiment
 from data.preprocess import Preprocess
 from data.scenario import Scenario
-from main import build_learner
+from train.experiment import build_learner
 from methods.distill import kd_loss
 from methods.component import Replayed
 from methods.generative import GenerativeReplay

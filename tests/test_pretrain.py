@@ -11,6 +11,7 @@ from data.augment import random_crop_flip
 from data.experiments import build_experiment
 from models import pretrained
 from models.conv import ConvLayers
+from train.experiment import build_learner
 from tests.conftest import ROOT, tiny
 from utils.errors import DataError
 from cli.options import parse
@@ -99,7 +100,7 @@ def test_pre_convE_loads_exactly_the_pretrained_layers(data_dir, tmp_path, pretr
     saved = torch.load(pretrained_dir / "C3-5x4-bn-t2-s3", weights_only=True)["state"]
     args = parse(cifar100(data_dir, tmp_path, pretrained_dir, "--freeze-convE", *extra))
     experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed)
-    learner = main.build_learner(args, experiment, torch.device("cpu"))
+    learner = build_learner(args, experiment, torch.device("cpu"))
     states = conv_states(learner.model)
     assert len(states) == (2 if "--separate-networks" in extra else 1)
     assert all(same(s, saved) for s in states)

@@ -7,9 +7,9 @@ import pytest
 import torch
 from tqdm import tqdm
 
-import main
 from data.experiments import build_experiment
 from train import loop
+from train.experiment import build_learner
 from train.learner import Batch
 from train.loop import progress, train
 from cli.options import parse
@@ -24,7 +24,7 @@ class Terminal(io.StringIO):
 def tiny_learner(data_dir, tmp_path, *extra):
     args = parse(tiny(data_dir, tmp_path, "--iters", "30", *extra))
     experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed, "cpu", args.normalize)
-    return args, experiment, main.build_learner(args, experiment, torch.device("cpu"))
+    return args, experiment, build_learner(args, experiment, torch.device("cpu"))
 
 
 @pytest.mark.slow  # about 4 s of CPU each

@@ -5,7 +5,7 @@ import torch
 
 import main
 from data.experiments import build_experiment
-from main import build_learner
+from train.experiment import build_learner
 from methods.separate_networks import SeparateNetworks
 from models.separate import SeparateClassifiers
 from tests.conftest import run_script, tiny

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from data.experiments import build_experiment
 import main
-from main import build_learner
+from train.experiment import build_learner
 from methods.xdg import XdG, draw_gates
 from tests.conftest import run_script, tiny
 from cli.options import parse

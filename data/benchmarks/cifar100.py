@@ -14,7 +14,7 @@ class SplitCIFAR100(Benchmark):
     pretrain = "CIFAR10"
 
     def read(self, data_dir, train):
-        return load_cifar(data_dir, 100, train)
+        return load_cifar(data_dir, self.classes, train)
 
 
 BENCHMARK = SplitCIFAR100()
