@@ -16,6 +16,11 @@ run() {  # one of the paper's commands; with --plan it is only listed, and plan_
 
 experiments() {
 
+  ## The NeurIPS 2022 tutorial "Lifelong Learning Machines": two methods per strategy (its runs are ./compare.py's)
+  run python3 NeurIPStutorial/compare_for_tutorial.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=task "$@"
+  run python3 NeurIPStutorial/compare_for_tutorial.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=domain "$@"
+  run python3 NeurIPStutorial/compare_for_tutorial.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=class "$@"
+
   ## Split MNIST
   run ./compare_hyperParams.py --seed=1 --experiment=splitMNIST --scenario=task "$@"
   run ./compare_hyperParams.py --seed=1 --experiment=splitMNIST --scenario=domain "$@"

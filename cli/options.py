@@ -114,12 +114,30 @@ def add_evaluation(parser):
     g.add_argument("--visdom-port", dest="visdom_port", type=t.port, default=8097, help="default: %(default)s")
     g.add_argument("--loss-log", dest="loss_log", type=t.count, metavar="N",
                    help="# iters after which to plot loss (default: # iters)")
-    g.add_argument("--acc-log", dest="acc_log", type=t.count, metavar="N",
+    g.add_argument("--acc-log", "--eval-every", dest="acc_log", type=t.count, metavar="N",
                    help="# iters after which to plot accuracy (default: # iters)")
-    g.add_argument("--acc-n", type=t.count, default=1024, help="# test samples for accuracies logged during training")
+    g.add_argument("--acc-n", "--eval-n", type=t.count, default=1024,
+                   help="# test samples for accuracies logged during training")
+    g.add_argument("--eval-contexts", dest="eval_contexts", type=context_list, metavar="LIST",
+                   help="continual evaluation: test these contexts (e.g. 1 or 1,2; 'all') every --eval-every "
+                        "iterations on the first --eval-n test samples; the curve and each switch's stability "
+                        "gap go into the results")
     g.add_argument("--sample-log", dest="sample_log", type=t.count, metavar="N",
                    help="# iters after which to plot samples of a generative model (default: # iters)")
     g.add_argument("--sample-n", dest="sample_n", type=t.count, default=64, help="# images to show")
+
+
+def context_list(text):
+    """--eval-contexts: 'all', or comma-separated context numbers from 1 (checked against --contexts later)."""
+    if text == "all":
+        return "all"
+    try:
+        numbers = sorted({int(n) for n in text.split(",")})
+    except ValueError:
+        numbers = []
+    if not numbers or numbers[0] < 1:
+        raise argparse.ArgumentTypeError(f"invalid list of contexts: '{text}' (e.g. 1 or 1,2 or all)")
+    return numbers
 
 
 def add_stream(parser):
@@ -209,6 +227,8 @@ def validate(args):
     b.validate(args)
     validate_training(args, ("iters", "batch", "fc_layers", "fc_units", "z_dim", "channels", "n_blocks", "loss_log",
                              "acc_log", "acc_n", "sample_log", "sample_n"))
+    if isinstance(args.eval_contexts, list) and args.eval_contexts[-1] > args.contexts:
+        raise UsageError(f"--eval-contexts: there are only {args.contexts} contexts")
     if args.singlehead and args.scenario != "task":
         raise UsageError("--singlehead only applies to --scenario=task")
     if args.active_classes != "all" and args.scenario != "class":

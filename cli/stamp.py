@@ -56,8 +56,18 @@ def stream_stamp(args):
     return s + f"-ue{args.update_every}"
 
 
+def eval_stamp(args):
+    """Continual evaluation (--eval-contexts): what is evaluated when, so that a record with its curve is never
+    taken for one without (the training itself, and so the accuracy matrix, is the same)."""
+    if args.eval_contexts is None:
+        return ""
+    which = "all" if args.eval_contexts == "all" else ".".join(map(str, args.eval_contexts))
+    return f"ce{which}-e{args.acc_log}-n{args.acc_n}"
+
+
 def param_stamp(args):
     methods = [c.stamp(args) for c in enabled_components(args)]
     parts = [problem_stamp(args)] + ([stream_stamp(args)] if args.task_free else [])
     parts += [model_stamp(args), train_stamp(args)] + [m for m in methods if m]
+    parts += [eval_stamp(args)] if args.eval_contexts is not None else []
     return "--".join(parts) + f"-s{args.seed}"

@@ -1,7 +1,8 @@
 """The pdf report of one run (`--pdf`): `<plot-dir>/<stamp>.pdf`, written atomically.
 
 Pages, in order (those without data are left out):
-  1. test accuracy of each context over training (on --acc-n samples, at every --acc-log iterations)
+  1. test accuracy of each context over training (on --acc-n samples, at every --acc-log iterations; with
+     --eval-contexts the chosen contexts, the context switches marked)
   2. average test accuracy over the contexts trained so far, over training
   3. the final accuracy matrix R[i][j] (full test sets) as a heat-map
   4. training loss of each loss term over training (every --loss-log iterations)
@@ -21,12 +22,14 @@ from utils import io as atomic_io
 SIZE = (8, 5.5)
 
 
-def _lines(title, xlabel, ylabel, series, ylim=None):
-    """One figure, one line per entry name: (xs, ys) of `series`."""
+def _lines(title, xlabel, ylabel, series, ylim=None, switches=()):
+    """One figure, one line per entry name: (xs, ys) of `series`; dashed vertical lines at `switches`."""
     fig = Figure(figsize=SIZE)
     ax = fig.add_subplot()
     for name, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, label=name)
+    for k, x in enumerate(switches):
+        ax.axvline(x, color="grey", linestyle="--", linewidth=1, label="context switch" if k == 0 else None)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if ylim is not None:
         ax.set_ylim(*ylim)
@@ -41,10 +44,11 @@ def accuracy_pages(monitor, n_contexts, title):
     x = np.asarray(monitor.acc_iters)
     acc = np.full((len(x), n_contexts), np.nan)
     for k, row in enumerate(monitor.acc):
-        acc[k, :len(row)] = row
+        acc[k, :len(row)] = [np.nan if a is None else a for a in row]
     per_context = {f"context {j + 1}": (x, acc[:, j]) for j in range(n_contexts) if not np.isnan(acc[:, j]).all()}
     average = {"average over contexts so far": (x, np.nanmean(acc, axis=1))}
-    return [_lines(f"test accuracy per context\n{title}", "iteration", "test accuracy", per_context, (0, 1.02)),
+    return [_lines(f"test accuracy per context\n{title}", "iteration", "test accuracy", per_context, (0, 1.02),
+                   monitor.switches if monitor.chosen is not None else ()),
             _lines(f"average test accuracy\n{title}", "iteration", "test accuracy", average, (0, 1.02))]
 
 

@@ -164,9 +164,9 @@ class VisdomPlots:
         self._line("loss", t, values, f"training loss ({self.env})", "training loss")
 
     def accuracies(self, t, row):
-        self._line("accuracy", t, {f"context {j + 1}": a for j, a in enumerate(row)},
-                   f"test accuracy ({self.env})", "test accuracy")
-        self._line("average accuracy", t, {"average": float(np.mean(row))},
+        measured = {f"context {j + 1}": a for j, a in enumerate(row) if a is not None}  # (--eval-contexts)
+        self._line("accuracy", t, measured, f"test accuracy ({self.env})", "test accuracy")
+        self._line("average accuracy", t, {"average": float(np.mean(list(measured.values())))},
                    f"average test accuracy ({self.env})", "test accuracy")
 
     def samples(self, t, images):

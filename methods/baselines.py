@@ -43,12 +43,22 @@ class Joint(Component):
 
 
 class Cumulative(Component):
-    """At context c, train on the training data of contexts 0..c."""
+    """At context c, train on the training data of contexts 0..c (incremental joint training). --grow-batch: with a
+    batch of --batch samples per context so far, as the paper's code's stability-gap example
+    (StabilityGap/stability_gap_example.py; Hess et al., "Two complementary perspectives to continual learning",
+    2023), so that each context keeps its share of every batch."""
 
     @staticmethod
     def add_cumulative_args(g):
         g.add_argument("--cummulative", "--cumulative", action="store_true", dest="cumulative",
                        help="train incrementally on data of all contexts so far")
+        g.add_argument("--grow-batch", action="store_true", dest="grow_batch",
+                       help="with --cummulative: a batch of --batch samples per context so far")
+
+    @staticmethod
+    def validate(args):
+        if args.grow_batch and not args.cumulative:
+            raise UsageError("--grow-batch only applies to --cummulative")
 
     @staticmethod
     def enabled(args):
@@ -60,7 +70,7 @@ class Cumulative(Component):
 
     @staticmethod
     def stamp(args):
-        return "CUMMULATIVE"
+        return "CUMMULATIVE" + ("-gb" if args.grow_batch else "")
 
     def __init__(self, args, learner):
         super().__init__(args, learner)
@@ -69,3 +79,6 @@ class Cumulative(Component):
     def training_set(self, context, dataset):
         self.seen.append(dataset)
         return TensorSet.concat(self.seen)
+
+    def context_batch(self, context, batch):
+        return batch * len(self.seen) if self.args.grow_batch else batch

@@ -13,7 +13,8 @@ Order of calls in train.loop.train, for each (context c, dataset) of the plan (p
 per context); "each" means each enabled component in the order of methods.COMPONENTS:
     dataset = training_set(c, dataset)          # each in turn, e.g. cumulative data, adding the memory buffer
     before_context(c, dataset)
-    for each of context_iters(c, iters) iterations, batches from batch_sampler(dataset, batch, c) (default: random):
+    for each of context_iters(c, iters) iterations, batches of context_batch(c, batch) samples from
+    batch_sampler(dataset, batch, c) (default: random):
         replayed = [replay_batch(batch, c) of each component, if not None]   # samples to replay with this batch
         scores = model(batch.x, batch.context)  # one pass with the replayed batches that ask for it (Batch.shared)
                                                 # (skipped, scores None, when a component has needs_scores False)
@@ -161,6 +162,11 @@ class Component:
         """How many iterations to train on this context (`iters`: the number so far, --iters unless an earlier
         component changed it). E.g. the Generative Classifier: --iters / classes per context, one VAE per class."""
         return iters
+
+    def context_batch(self, context, batch):
+        """The mini-batch size on this context (`batch`: --batch unless an earlier component changed it). E.g.
+        cumulative training with --grow-batch: --batch samples per context so far."""
+        return batch
 
     batch_sampler = None  # optional method (dataset, batch_size, context) -> endless iterator of index tensors
     #                       (default: data.tensorset.BatchSampler, random batches)

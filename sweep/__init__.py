@@ -6,7 +6,7 @@
     execute    running them: here, in a process pool, on Ray      summary    statistics and table files
     plots      the pdf pages                                      cost       what runs cost before they run
     preview    --plan                                             progress   the sweep's progress bar
-    stored     reusable results and claims on them
+    stored     reusable results and claims on them                 curves     kind: continual-evaluation curves
 """
 from sweep.catalogue import (DROP_HELP, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, Grid, Method,  # noqa: F401
                              applies, method)

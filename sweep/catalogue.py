@@ -49,6 +49,14 @@ PAPER_METHODS = [
     Method("Generative Classifier", "--gen-classifier", ("class",), owns=("--eval-s",), color="indigo"),
 ]
 
+# The NeurIPS 2022 tutorial's comparison (NeurIPStutorial/compare_for_tutorial.py), in its order: two examples of
+# each computational strategy, coloured by strategy (context-specific components blue, parameter regularisation
+# green, functional regularisation yellow, replay red, template-based classification purple). The runs are the
+# paper's comparison's, so the two scripts share their results.
+TUTORIAL_METHODS = [next(m for m in PAPER_METHODS if m.name == name) for name in (
+    "None", "Joint", "Separate Networks", "XdG", "EWC", "SI", "LwF", "FROMP", "DGR", "ER", "Generative Classifier",
+    "iCaRL")]
+
 # The paper's task-free comparison (its compare_task_free.py), as ./main_task_free.py flags, in its order. Joint is
 # the random stream; ER, A-GEM and iCaRL update their replay source every --replay-update iterations (the paper's
 # default 1), the other methods every --update-every.

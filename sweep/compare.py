@@ -14,9 +14,13 @@ from sweep.summary import mean_sem, so_far_curve, title_of
 @dataclass(frozen=True)
 class Comparison(Sweep):
     """methods: sweep.catalogue.Method entries, in the table's order. fmt: names of the script's own options that
-    fill '{name}' fields of the methods' flags (e.g. compare_task_free.py's replay_update)."""
+    fill '{name}' fields of the methods' flags (e.g. compare_task_free.py's replay_update). prefix: the summary
+    files' name. ci: the pdf's error bars are 95% confidence intervals (1.96 SEM), as the NeurIPS tutorial's,
+    instead of the SEM."""
     methods: tuple = ()
     fmt: tuple = ()
+    prefix: str = "summary"
+    ci: bool = False
 
     def sweep(self, argv):
         owned = {}
@@ -37,8 +41,8 @@ class Comparison(Sweep):
         every = [j for _, jobs in groups for j in jobs]
         failed = run_all(s, every)
         rows, curves = summarise(groups, self.task_free)
-        return conclude(s, "summary", rows, every, failed, lambda: print_table(rows, groups, s.args, len(s.seeds)),
-                        lambda pages: plot(pages, rows, curves, s.args, self.task_free))
+        return conclude(s, self.prefix, rows, every, failed, lambda: print_table(rows, groups, s.args, len(s.seeds)),
+                        lambda pages: plot(pages, rows, curves, s.args, self.task_free, 1.96 if self.ci else 1))
 
 
 def stream_curve(result):
@@ -80,13 +84,15 @@ def print_table(rows, groups, args, n_seeds):
     print("#" * 60)
 
 
-def plot(pages, rows, curves, args, task_free=False):
+def plot(pages, rows, curves, args, task_free=False, z=1):
+    """The bar chart and the curves, with error bars of z SEM (1: the SEM; 1.96: a 95% confidence interval)."""
     import numpy as np
     title = title_of(args)
     n = max(r["n"] for r in rows)
-    fig, ax = new_figure(title, f"mean +- SEM over {n} seed(s)", "average accuracy (after all contexts)")
+    spread = "SEM" if z == 1 else f"{z:g} SEM (95% confidence interval)"
+    fig, ax = new_figure(title, f"mean +- {spread} over {n} seed(s)", "average accuracy (after all contexts)")
     x = np.arange(len(rows))
-    yerr = [0 if np.isnan(r["sem"]) else r["sem"] for r in rows]
+    yerr = [0 if np.isnan(r["sem"]) else z * r["sem"] for r in rows]
     ax.bar(x, [r["mean"] for r in rows], yerr=yerr, capsize=4, color=[r["color"] for r in rows])
     ax.set_xticks(x, [r["method"] for r in rows], rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
@@ -97,7 +103,7 @@ def plot(pages, rows, curves, args, task_free=False):
     else:
         fig, ax = new_figure(title, "number of contexts learned", "average accuracy on the contexts so far")
     for method, xs, means, sems in curves:
-        err = None if len(xs) and np.isnan(sems[0]) else sems
+        err = None if len(xs) and np.isnan(sems[0]) else [z * e for e in sems]
         ax.errorbar(xs, means, yerr=err, marker="o", capsize=3, label=method.name, color=method.color)
     if not task_free:
         ax.set_xticks(range(1, args.contexts + 1))

@@ -52,6 +52,10 @@ MAIN = [
     row("main.py", ["--contexts", "11"], 2, "at most 10"),
     row("main.py", ["--experiment", "CIFAR100", "--contexts", "101"], 2, "at most 100"),
     row("main.py", ["--joint", "--cummulative"], 2, "exclude"),
+    row("main.py", ["--grow-batch"], 2, "", check=exactly("error: --grow-batch only applies to --cummulative")),
+    row("main.py", ["--eval-contexts=0"], 2, "--eval-contexts"),
+    row("main.py", ["--eval-contexts=1,x"], 2, "--eval-contexts"),
+    row("main.py", ["--eval-contexts=6"], 2, "", check=exactly("error: --eval-contexts: there are only 5 contexts")),
     row("main.py", ["--scenario", "task", "--active-classes", "current"], 2, "--active-classes"),
     row("main.py", ["--iters", "0"], 2, "--iters"),
     row("main.py", ["--scenario", "tusk"], 2, "invalid choice", proc=True),  # argparse's own error, one line too
@@ -138,6 +142,8 @@ SWEEPS = [row("compare.py", flags, 2, message) for flags, message in [
     (["--experiment=nope"], "invalid choice"),
 ]] + [
     row("compare_replay.py", ["--methods=Foo"], 2, "unknown method name(s) Foo"),
+    row("StabilityGap/stability_gap_example.py", ["--methods=Foo"], 2, "unknown method name(s) Foo", proc=True),
+    row("NeurIPStutorial/compare_for_tutorial.py", ["--methods=BI-R"], 2, "unknown method name(s) BI-R", proc=True),
     row("compare_hyperParams.py", ["--methods=EWc"], 2, "unknown method name(s) EWc"),
     row("compare_task_free.py", ["--replay-update", "0"], 2, "--replay-update=0", proc=True),
     row("compare.py", ["--methods=iCaRL", "--scenario=task"], 2, "none of them applies",

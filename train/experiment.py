@@ -19,6 +19,7 @@ from data.experiments import build_experiment
 from data.scenario import Scenario
 from data.stream import Stream, StreamData, context_probs
 from eval.evaluate import accuracy_row
+from eval.metrics import stability_gap
 from methods import enabled_components
 from models import features, pretrained
 from models.classifier import build_classifier
@@ -91,9 +92,9 @@ def conv_features(args, model, experiment, components):
 
 
 def watch(args, learner, data, stamp):
-    """With --visdom or --pdf (task-free: always, for the accuracy curve), an observer recording losses and
-    accuracies at the log points, appended after all methods."""
-    if not (args.visdom or args.pdf or args.task_free):
+    """With --visdom, --pdf or --eval-contexts (task-free: always, for the accuracy curve), an observer recording
+    losses and accuracies at the log points, appended after all methods."""
+    if not (args.visdom or args.pdf or args.task_free or args.eval_contexts is not None):
         return None
     from train.monitor import Monitor
     plots = None
@@ -142,7 +143,9 @@ def fit(args, stamp, setup, start):
     extra = {} if data.normalisation is None else {"normalisation": data.normalisation}  # (own data)
     if monitor is not None:
         seconds["logging"] = monitor.seconds  # not in "train"
-        extra["training_log"] = monitor.history()
+        extra["training_log"] = log = monitor.history()
+        if args.eval_contexts is not None:
+            extra["stability_gap"] = stability_gap(log["acc_iterations"], log["accuracy"], log["switches"])
     if args.task_free:
         log = extra.get("training_log", {})
         extra["stream"] = {"stream": args.stream, "fuzziness": args.fuzziness, "labels_per_batch":

@@ -25,11 +25,13 @@ def progress(learner, batch, scores, total, losses):
     return {name: f"{value:.3g}" for name, value in zip(terms, values)}
 
 
-def context_iterations(components, context, iters):
-    """The number of iterations on `context`: --iters as the components' context_iters hooks change it."""
+def context_schedule(components, context, iters, batch_size):
+    """(iterations, batch size) on `context`: --iters and --batch as the components' context_iters and
+    context_batch hooks change them."""
     for component in components:
         iters = component.context_iters(context, iters)
-    return iters
+        batch_size = component.context_batch(context, batch_size)
+    return iters, batch_size
 
 
 def consolidate(components, context, dataset):
@@ -65,8 +67,8 @@ def train(learner, plan, iters, batch_size, update_every=None, after_context=Non
             component.before_context(context, dataset)
         if args.optimizer == "adam_reset" and step > 0:
             optimizer = make_optimizer(model.parameters(), args.optimizer, lr, args.momentum)
-        sampler = learner.batch_sampler(dataset, batch_size, context)
-        n = context_iterations(components, context, iters)
+        n, batch = context_schedule(components, context, iters, batch_size)
+        sampler = learner.batch_sampler(dataset, batch, context)
         bar = tqdm(range(n), desc=f"context {step + 1}/{len(plan)}" if update_every is None else "stream",
                    disable=quiet or None, leave=False, dynamic_ncols=True)
         model.train()

@@ -9,6 +9,11 @@ Iterations are counted over the whole run from 1, as in the paper's code (the nu
 all phases), and a quantity is logged when that number is a multiple of its log interval. In a task-free stream
 (no context known: learner.context None) every context's test set is measured at each log point.
 
+Continual evaluation (--eval-contexts): the chosen contexts' test sets are measured every --eval-every (= --acc-log)
+iterations, trained yet or not, and the iteration at which each phase starts is kept (the switches), so that
+eval.metrics.stability_gap can measure the drop after each switch. Each point is one forward pass over the first
+--eval-n test samples of each chosen context, nothing else: the cost is that arithmetic.
+
 Generative models: a component with a method `sample(n)` returning n images (n, channels, height, width) with values
 in [0, 1] is drawn from every `--sample-log` iterations (visdom) and after every context (pdf): BI-R's model and
 the Generative Classifier's VAEs have one.
@@ -37,6 +42,8 @@ class Monitor(Component):
         self.loss_iters, self.loss = [], {}          # loss[name] = [(iteration, value)]
         self.acc_iters, self.acc = [], []            # acc[k] = accuracy on contexts 0..upto at acc_iters[k]
         self.samples = {}                            # context -> images (cpu)
+        self.chosen = args.eval_contexts             # None, "all" or context numbers from 1 (continual evaluation)
+        self.switches = []                           # iterations done when each phase after the first started
         self.seconds = 0.0                           # time spent logging (evaluation, plots)
 
     def after_iteration(self, context, iteration, losses, batch, replayed):
@@ -51,6 +58,10 @@ class Monitor(Component):
             start = time.perf_counter()
             self.plots.samples(t, self._sample())
             self.seconds += time.perf_counter() - start
+
+    def before_context(self, context, dataset):
+        if self.t > 0 and context is not None:
+            self.switches.append(self.t)
 
     def after_context(self, context, dataset):
         if self.sampler is not None and self.args.pdf and context is not None:  # (not at each stream update)
@@ -73,7 +84,11 @@ class Monitor(Component):
         start = time.perf_counter()
         upto = self.learner.context
         upto = len(self.test_sets) - 1 if upto is None else upto
-        row = [accuracy(self.learner, s, upto, max_samples=self.args.acc_n) for s in self.test_sets[:upto + 1]]
+        if isinstance(self.chosen, list):  # these contexts only, trained yet or not
+            row = [accuracy(self.learner, s, upto, max_samples=self.args.acc_n) if c + 1 in self.chosen else None
+                   for c, s in enumerate(self.test_sets)]
+        else:
+            row = [accuracy(self.learner, s, upto, max_samples=self.args.acc_n) for s in self.test_sets[:upto + 1]]
         self.acc_iters.append(t)
         self.acc.append(row)
         if self.plots is not None:
@@ -88,7 +103,7 @@ class Monitor(Component):
     def history(self):
         """What was logged, for the results JSON: accuracy per context (None before it was trained) and losses."""
         n = len(self.test_sets)
-        return {"acc_iterations": self.acc_iters,
+        return {"acc_iterations": self.acc_iters, "switches": self.switches,
                 "accuracy": [row + [None] * (n - len(row)) for row in self.acc],
                 "loss": {name: {"iterations": [t for t, _ in points], "values": [v for _, v in points]}
                          for name, points in self.loss.items()}}
