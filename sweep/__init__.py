@@ -12,7 +12,7 @@ from sweep.catalogue import (DROP_HELP, PAPER_METHODS, SCENARIOS, TASK_FREE_METH
                              applies, method)
 from sweep.execute import DEFAULT_THREADS, execute, report_failures, run_all, run_one  # noqa: F401
 from sweep.preview import Planned  # noqa: F401
-from sweep.plan import (Job, Setup, budget_list, check_methods, check_owned, cost_of, make_jobs,  # noqa: F401
+from sweep.plan import (Job, Setup, number_list, check_methods, check_owned, cost_of, make_jobs,  # noqa: F401
                         method_jobs, method_tokens, owned_tokens, setup, try_parse)
 from sweep.plots import new_figure, pdf_pages, save_page  # noqa: F401
 from sweep.summary import accuracies, mean_sem, so_far_curve, summary_name, title_of, write_table  # noqa: F401
