@@ -3,6 +3,7 @@
     script     what a sweep script is; the output tail            catalogue  the paper's methods and grids, by name
     compare    kind: methods over seeds                           grid       kind: hyper-parameter grids
     budgets    kind: methods over memory budgets                  plan       command line -> runs (Jobs)
+    fisher_study  kind: grids read out together (compare_FI.py)
     execute    running them: here, in a process pool, on Ray      summary    statistics and table files
     plots      the pdf pages                                      cost       what runs cost before they run
     preview    --plan                                             progress   the sweep's progress bar

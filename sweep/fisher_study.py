@@ -32,6 +32,8 @@ def mean_or_none(values):
 
 @dataclass(frozen=True)
 class FisherStudy(GridSearch):
+    """GridSearch's runs (None, and each grid = one Fisher variant over lambda), with this module's read-out."""
+
     def conclude(self, s, base, curves, every, failed):
         rows = []
         base_acc = accuracies(base).get(("None",))
