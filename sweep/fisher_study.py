@@ -118,7 +118,7 @@ def plot(pages, rows, curves, args):
     fig, ax = new_figure(title, "", "average accuracy (after all contexts), at the best lambda")
     ax.bar(x, [r["mean"] for r in best], yerr=err(best), capsize=4,
            color=[colors.get(r["method"], "green") for r in best])
-    ax.set_xticks(x, names, fontsize="small")
+    ax.set_xticks(x, names, fontsize="x-small", rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     save_page(pages, fig)
 
@@ -127,5 +127,5 @@ def plot(pages, rows, curves, args):
     if timed:
         fig, ax = new_figure(title, "", "seconds of the Fisher estimates per run (all contexts; mean over runs)")
         ax.bar(np.arange(len(timed)), [sec for _, sec in timed], color=[colors[name] for name, _ in timed])
-        ax.set_xticks(np.arange(len(timed)), [name for name, _ in timed], fontsize="small")
+        ax.set_xticks(np.arange(len(timed)), [name for name, _ in timed], fontsize="small", rotation=20, ha="right")
         save_page(pages, fig)
