@@ -16,6 +16,10 @@ run() {  # one of the paper's commands; with --plan it is only listed, and plan_
 
 experiments() {
 
+  ## The ICLR 2025 blog post on the Fisher Information: EWC with five ways of computing it, over lambda 1 ... 1e13
+  run python3 ICLRblogpost/compare_FI.py --seed=1 --n-seeds=30 --experiment=splitMNIST --scenario=task "$@"
+  run python3 ICLRblogpost/compare_FI.py --seed=1 --n-seeds=30 --experiment=CIFAR10 --scenario=task --reducedResNet --iters=2000 --lr=0.001 "$@"
+
   ## The NeurIPS 2022 tutorial "Lifelong Learning Machines": two methods per strategy (its runs are ./compare.py's)
   run python3 NeurIPStutorial/compare_for_tutorial.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=task "$@"
   run python3 NeurIPStutorial/compare_for_tutorial.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=domain "$@"

@@ -40,7 +40,7 @@ def main(argv=None):
     wall, pretrain = 0.0, []
     for line in lines:
         words = shlex.split(line)
-        if os.path.basename(words[0]).startswith("python"):  # python3 NeurIPStutorial/compare_for_tutorial.py ...
+        if os.path.basename(words[0]).startswith("python"):  # `python3 ICLRblogpost/compare_FI.py ...`
             words = words[1:]
         path = os.path.join(ROOT, words[0])
         if os.path.basename(path) == "main_pretrain.py":

@@ -63,16 +63,19 @@ def add_problem(parser):
 
 def add_model(parser, pretrain=False):
     g = parser.add_argument_group("Parameters Main Model")
+    g.add_argument("--reducedResNet", action="store_true", dest="reducedResNet",
+                   help="the paper's 'reduced ResNet-18' preset (Hess et al. 2023): ResNet conv layers, 5 of them "
+                        "(3 reducing) with 20 channels, global pooling, one fc layer; given options still win")
     g.add_argument("--conv-type", default="standard", choices=["standard", "resNet"])
     g.add_argument("--n-blocks", type=t.count, default=2, help="# blocks per conv-layer (only for 'resNet')")
     g.add_argument("--depth", type=t.integer(0), help="# conv-layers (0 = only fc-layers; default 5 for CIFAR)")
     g.add_argument("--reducing-layers", type=t.integer(0), dest="reducing_layers",
                    help="# conv-layers with stride 2 (image halved, channels doubled; default depth-1)")
-    g.add_argument("--channels", type=t.count, default=16, help="# channels of the 1st conv-layer")
+    g.add_argument("--channels", type=t.count, help="# channels of the 1st conv-layer (default 16)")
     g.add_argument("--conv-bn", default="yes", choices=["yes", "no"], help="batch-norm in the conv-layers")
     g.add_argument("--conv-nl", default="relu", choices=["relu", "leakyrelu"])
     g.add_argument("--global-pooling", action="store_true", help="average global pooling after the conv-layers")
-    g.add_argument("--fc-layers", type=t.count, default=3, dest="fc_layers", help="# fc-layers (incl. output layer)")
+    g.add_argument("--fc-layers", type=t.count, dest="fc_layers", help="# fc-layers (incl. output layer; default 3)")
     g.add_argument("--fc-units", type=t.count, metavar="N", help="# units in the hidden fc-layers")
     g.add_argument("--fc-drop", type=t.probability, default=0.0, help="dropout probability for the fc-layers")
     g.add_argument("--fc-bn", default="no", choices=["yes", "no"], help="batch-norm in the fc-layers")
@@ -182,10 +185,23 @@ def set_defaults(args):
             setattr(args, flag, args.iters)
 
 
+# --reducedResNet: the paper's 'reduced ResNet-18' preset (its set_default_values). It forces the first two; the
+# counts it only fills in, so a given --depth, --reducing-layers, --channels or --fc-layers still wins.
+REDUCED_RESNET = {"conv_type": "resNet", "global_pooling": True, "depth": 5, "reducing_layers": 3, "channels": 20,
+                  "fc_layers": 1}
+
+
 def set_conv_defaults(args, depth):
-    """--depth (default `depth`) and --reducing-layers (default depth - 1)."""
+    """--depth (default `depth`), --reducing-layers (default depth - 1), --channels (16), --fc-layers (3), or
+    with --reducedResNet the values of REDUCED_RESNET."""
+    if args.reducedResNet:
+        args.conv_type, args.global_pooling = "resNet", True
+        for flag, value in REDUCED_RESNET.items():
+            setattr(args, flag, value if getattr(args, flag) is None else getattr(args, flag))
     args.depth = depth if args.depth is None else args.depth
     args.reducing_layers = max(args.depth - 1, 0) if args.reducing_layers is None else args.reducing_layers
+    args.channels = 16 if args.channels is None else args.channels
+    args.fc_layers = 3 if args.fc_layers is None else args.fc_layers
 
 
 def validate_training(args, at_least_one):
@@ -451,6 +467,8 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
                 source = notes[d]
             elif steps["expanded"][d] != steps["parsed"][d]:
                 source = "set by a method flag"
+            elif args.reducedResNet and d in REDUCED_RESNET:
+                source = "set by --reducedResNet"
             elif steps["expanded"][d] != value:  # (filled in: from None, or a flag's default)
                 source = f"{b.origin.get(d, label)} ({args.experiment}, {args.scenario})"
             else:

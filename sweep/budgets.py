@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sweep.catalogue import applies
 from sweep.execute import run_all
-from sweep.plan import budget_list, check_methods, method_jobs, setup
+from sweep.plan import number_list, check_methods, method_jobs, setup
 from sweep.plots import new_figure, save_page
 from sweep.script import Sweep, conclude
 from sweep.summary import accuracies, mean_sem, title_of
@@ -24,7 +24,7 @@ class BudgetSweep(Sweep):
         s = setup(argv, self.prog, self.description, self.drops, add_args=self.add_args)
         args = s.args
         check_methods(s.sweep, list(self.references) + list(self.methods), args.scenario)
-        budgets = budget_list(s.sweep.budgets, self.budgets.get(args.experiment, self.budgets["*"]))
+        budgets = number_list(s.sweep.budgets, self.budgets.get(args.experiment, self.budgets["*"]))
         references = [(m, method_jobs(s, m)) for m in self.references]
         references = [(m, jobs) for m, jobs in references if jobs]
         lines = []  # (method, budgets, jobs)

@@ -130,6 +130,21 @@ GRIDS = [
          "dg_prop", {"*": TENTHS}, log=False),
 ]
 
+# The ICLR 2025 blog post "On the computation of the Fisher Information in continual learning" (the paper's code's
+# ICLRblogpost/compare_FI.py): EWC with five ways of computing its diagonal Fisher, each over lambda 1 ... 1e13. Its
+# EWC is a weight penalty with Fisher importance, without --ewc's --offline: Online EWC with gamma 1, unless the
+# command line gives --offline (passed on to every run). '{fisher_n_all}': the script's --fisher-n-all.
+FISHER_EWC = "--weight-penalty --importance-weighting=fisher --reg-strength={value:g} "
+FISHER_GRIDS = [
+    Grid(Method("EXACT", FISHER_EWC + "--fisher-labels=all", color="black"), "lambda", {"*": DECADES}),
+    Grid(Method("EXACT (n={fisher_n_all})", FISHER_EWC + "--fisher-labels=all --fisher-n={fisher_n_all}",
+                color="grey"), "lambda", {"*": DECADES}),
+    Grid(Method("SAMPLE", FISHER_EWC + "--fisher-labels=sample", color="red"), "lambda", {"*": DECADES}),
+    Grid(Method("EMPIRICAL", FISHER_EWC + "--fisher-labels=true", color="orange"), "lambda", {"*": DECADES}),
+    Grid(Method("BATCHED (b=128)", FISHER_EWC + "--fisher-labels=true --fisher-batch=128", color="blue"),
+         "lambda", {"*": DECADES}),
+]
+
 # The paper's grids for task-free experiments (its compare_hyperParams_task_free.py)
 TASK_FREE_GRIDS = [
     Grid(Method("XdG", "--xdg --gating-prop={value:g}", ("task",), "no_xdg", color="deepskyblue"),

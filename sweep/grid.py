@@ -1,11 +1,11 @@
 """Grid searches of one hyper-parameter per method (compare_hyperParams.py and its task-free sibling), next to the
 baseline None, which the paper counts as the value 0: the accuracy at every value, the best value, a table and a pdf
 (accuracy vs value, one page per method)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sweep.catalogue import applies, method
 from sweep.execute import run_all
-from sweep.plan import budget_list, check_methods, method_jobs, setup
+from sweep.plan import check_methods, method_jobs, number_list, setup
 from sweep.plots import new_figure, save_page
 from sweep.script import Sweep, conclude
 from sweep.summary import accuracies, mean_sem, title_of
@@ -13,24 +13,40 @@ from sweep.summary import accuracies, mean_sem, title_of
 
 @dataclass(frozen=True)
 class GridSearch(Sweep):
-    """grids: sweep.catalogue.Grid entries. A grid with budgets is searched once per memory budget."""
+    """grids: sweep.catalogue.Grid entries. A grid with budgets is searched once per memory budget.
+    fmt: names of the script's own options that fill '{name}' fields of the grids' method names and flags.
+    values_option: the script's own option (comma-separated numbers) that replaces every grid's values.
+    The steps (collect, conclude) are methods so that another kind of grid sweep can change its read-out."""
     grids: tuple = ()
+    fmt: tuple = ()
+    values_option: str = None
 
     def sweep(self, argv):
         s = setup(argv, self.prog, self.description, self.drops, add_args=self.add_args, task_free=self.task_free)
+        base, curves = self.collect(s)
+        every = base + [j for c in curves for j in c[3]]
+        failed = run_all(s, every)
+        return self.conclude(s, base, curves, every, failed)
+
+    def collect(self, s):
+        """(None's jobs, [(grid, budget or None, values, jobs)]) of the grids that apply."""
         args = s.args
+        fmt = {name: getattr(s.sweep, name) for name in self.fmt}
+        grids = [replace(g, method=replace(g.method, name=g.method.name.format(**fmt))) for g in self.grids]
         none = method("None")
-        check_methods(s.sweep, [none] + [g.method for g in self.grids], args.scenario)
-        given = budget_list(getattr(s.sweep, "budgets", None), None)
+        check_methods(s.sweep, [none] + [g.method for g in grids], args.scenario)
+        given = number_list(getattr(s.sweep, "budgets", None), None)
+        chosen = self.values_option and number_list(getattr(s.sweep, self.values_option), None,
+                                                     "--" + self.values_option.replace("_", "-"), float)
         base = method_jobs(s, none) or []
         curves = []  # (grid, budget or None, values, jobs)
-        for grid in self.grids:
+        for grid in grids:
             if not applies(grid.method, args.scenario, s.sweep):
                 continue
             for budget in grid.budgets_for(args.experiment, given):
                 values, jobs = [], []
-                for value in grid.values_for(args.experiment):
-                    found = method_jobs(s, grid.method, key(grid, budget, value), value=value, budget=budget)
+                for value in chosen or grid.values_for(args.experiment):
+                    found = method_jobs(s, grid.method, key(grid, budget, value), value=value, budget=budget, **fmt)
                     if found is None and not values:
                         break  # main.py refuses the method itself: one note, no grid
                     if found:
@@ -39,8 +55,12 @@ class GridSearch(Sweep):
                 if not values:
                     break
                 curves.append((grid, budget, values, jobs))
-        every = base + [j for c in curves for j in c[3]]
-        failed = run_all(s, every)
+        return base, curves
+
+    def conclude(self, s, base, curves, every, failed):
+        """The paper's read-out: the accuracy at every value next to None (value 0), the best value, one page per
+        grid."""
+        args = s.args
         base_acc = accuracies(base).get(("None",))
         base_mean = mean_sem(base_acc)[0] if base_acc else float("nan")
         rows = [{"method": "None", "parameter": "", "budget": "", "value": 0, "n": len(base_acc or []),

@@ -129,17 +129,20 @@ def try_parse(argv, task_free=False):
         return None, str(e)
 
 
-def budget_list(text, default):
-    """--budgets as a list of positive ints (the paper's list when not given); a bad value is a UsageError."""
+def number_list(text, default, option="--budgets", kind=int):
+    """A comma-separated option (--budgets, --lambdas) as a list of finite positive numbers of `kind` (`default`
+    when not given); a bad value is a UsageError."""
     if not text:
         return default
     try:
-        budgets = [int(b) for b in text.split(",")]
+        values = [kind(v) for v in text.split(",")]
     except ValueError:
-        budgets = []
-    if not budgets or min(budgets) < 1:
-        raise UsageError(f"--budgets={text}: expected comma-separated positive integers, e.g. 10,100")
-    return budgets
+        values = []
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        example = "10,100" if kind is int else "1e2,1e5"
+        raise UsageError(f"{option}={text}: expected comma-separated positive "
+                         f"{'integers' if kind is int else 'numbers'}, e.g. {example}")
+    return values
 
 
 @dataclass

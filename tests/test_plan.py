@@ -123,8 +123,8 @@ def test_all_results_plan_adds_every_sweep_up_in_seconds(tmp_path):
     took = time.time() - start
     assert r.returncode == 0, r.stderr[-2000:]
     sweeps = [s for s in re.findall(r"^plan: \./(\S+\.py) ", r.stdout, re.M) if s != "main_pretrain.py"]
-    assert len(sweeps) == 36 and set(sweeps) == set(all_results_scripts()) - {"main_pretrain.py"}
-    total = re.search(r"^all: (\d+) runs in 36 sweeps, 0 done, (\d+) to run", r.stdout, re.M)
+    assert len(sweeps) == 38 and set(sweeps) == set(all_results_scripts()) - {"main_pretrain.py"}
+    total = re.search(r"^all: (\d+) runs in 38 sweeps, 0 done, (\d+) to run", r.stdout, re.M)
     assert total and total.group(1) == total.group(2) and int(total.group(1)) > 2000
     assert "11 pre-training(s) of conv layers to run" in r.stdout  # ./store/models has none of them
     assert not list((tmp_path / "r").glob("*.json")) and not (tmp_path / "m").exists()

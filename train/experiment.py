@@ -130,16 +130,18 @@ def fit(args, stamp, setup, start):
         eval_seconds[0] += time.perf_counter() - t
 
     schedule = schedule_of(args, learner, data)
+    hooks = {}  # seconds of each component's after_context (e.g. EWC's Fisher), inside "train"
     try:
         phase_seconds = train(learner, schedule.plan, schedule.iters, args.batch, schedule.update_every,
-                              after_context=evaluate, quiet=args.quiet)
+                              after_context=evaluate, quiet=args.quiet, hook_seconds=hooks)
     except Diverged as e:  # not a result: recorded as such, and the run fails
         seconds["total"] = time.perf_counter() - start
         record.diverged(args, head, e, matrix, seconds)
         raise
     logging = [b - a for a, b in zip(logged, logged[1:])]  # accuracies and plots at the log points, per phase
     per_phase = [p - g for p, g in zip(phase_seconds, logging)]
-    seconds.update({"train": sum(per_phase), "train_per_phase": per_phase, "eval": eval_seconds[0]})
+    seconds.update({"train": sum(per_phase), "train_per_phase": per_phase, "eval": eval_seconds[0],
+                    "after_context": hooks})
     extra = {} if data.normalisation is None else {"normalisation": data.normalisation}  # (own data)
     if monitor is not None:
         seconds["logging"] = monitor.seconds  # not in "train"

@@ -5,7 +5,7 @@ import torch
 from tqdm import tqdm
 
 from methods import shared_values
-from methods.component import Replayed
+from methods.component import Component, Replayed
 from utils.nn import LossWatch, make_optimizer
 
 LOG_EVERY = 25  # iterations between progress-bar updates (reading a loss value syncs the device)
@@ -34,17 +34,27 @@ def context_schedule(components, context, iters, batch_size):
     return iters, batch_size
 
 
-def consolidate(components, context, dataset):
+def finish_context(components, context, dataset, hook_seconds=None):
+    """Every component's after_context. The seconds of each component that defines one (e.g. EWC's Fisher
+    estimate, SI's importance) are appended to hook_seconds[its class name], one entry per call."""
+    for component in components:
+        start = time.perf_counter()
+        component.after_context(context, dataset)
+        if hook_seconds is not None and type(component).after_context is not Component.after_context:
+            hook_seconds.setdefault(type(component).__name__, []).append(time.perf_counter() - start)
+
+
+def consolidate(components, context, dataset, hook_seconds=None):
     """The consolidation event inside a task-free stream: to every component as the end of one context and the
     start of the next (SI's importance, the frozen copy of the model, the buffer as it stands), with no context."""
-    for component in components:
-        component.after_context(context, dataset)
+    finish_context(components, context, dataset, hook_seconds)
     for component in components:
         component.before_context(context, dataset)
 
 
-def train(learner, plan, iters, batch_size, update_every=None, after_context=None, quiet=False):
+def train(learner, plan, iters, batch_size, update_every=None, after_context=None, quiet=False, hook_seconds=None):
     """Train on `plan`, a list of (context id, TensorSet); call `after_context(context)` after each.
+    hook_seconds: a dict that receives the seconds of the components' after_context hooks (finish_context).
 
     A task-free stream is one entry (None, data.stream.StreamData): `iters` iterations of the stream's batches,
     with the consolidation event every `update_every` iterations and at the end (None: at the end of each entry
@@ -106,11 +116,10 @@ def train(learner, plan, iters, batch_size, update_every=None, after_context=Non
             if (iteration + 1) % LOG_EVERY == 0:
                 watch.check()
             if update_every is not None and (iteration + 1) % update_every == 0 and iteration + 1 < n:
-                consolidate(components, context, dataset)
+                consolidate(components, context, dataset, hook_seconds)
         bar.close()
         watch.check()
-        for component in components:
-            component.after_context(context, dataset)
+        finish_context(components, context, dataset, hook_seconds)
         seconds.append(time.perf_counter() - start)
         if after_context is not None:
             after_context(context)
