@@ -43,6 +43,7 @@ MAIN = {  # name -> ./main.py options
     "ER-domain": "--scenario=domain --replay=buffer",
     "A-GEM": "--scenario=class --agem",
     "A-GEM-task": "--scenario=task --agem",
+    "A-GEM-both": "--scenario=class --replay=buffer --use-replay=both",
     "iCaRL": "--scenario=class --icarl --active-classes=all-so-far",
     "Replay-all": "--scenario=class --replay=all",
     "DGR": "--scenario=class --replay=generative --iters=50",

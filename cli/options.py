@@ -13,6 +13,7 @@ import methods
 from data.benchmarks import BENCHMARKS, of
 from data.stream import STREAMS, check_stream
 from utils import argtypes as t
+from methods.component import CommonOptions
 from utils.errors import Diverged, UsageError
 
 
@@ -446,10 +447,17 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
     label = "paper default" if b.published else "no published value"  # what fills a default on this benchmark
     notes = {}
     shown = set()
-    for c in enabled:  # a component's group: the flags its add_args declares, and other groups' flags it reads
+
+    def declared(c):
         sub = Parser("x", add_help=False)
         c.add_args(sub)
-        shown |= {a.dest for a in sub._actions} | set(c.reads)
+        return {a.dest for a in sub._actions}
+    # a group of common options listed whole while an enabled component uses one of them (methods/common.py)
+    whole = [(declared(c), dict(groups)[c.title]) for c in components
+             if issubclass(c, CommonOptions) and c.listed_whole]
+    for c in enabled:  # the flags a component declares, and the common options it uses (Component.common_options)
+        shown |= declared(c) | set(c.common_options)
+        shown |= {d for options, group in whole if options & set(c.common_options) for d, _ in group}
         notes.update(c.unpublished(args))  # a method's fallback for a benchmark the paper never ran
     names = [methods.describe(c, args, enabled) for c in enabled]  # (a provider is named as its user)
     lines = [f"Options of this run ({args.experiment}, {args.scenario}-incremental; "

@@ -14,14 +14,17 @@ draws or of summed loss terms fixes the numbers:
   it; ReservoirBuffer after ER: it adds the batch in after_iteration, after the step, and snapshots at a
   consolidation event before ER reads it in before_context.
 - FisherImportance before Precondition: NCL preconditions with the Fisher estimated at the end of the last context.
-  ParamReg (no hooks) after SI, FisherImportance and Precondition: its set_defaults takes --si's or --ewc's strength
-  from theirs; its stamp segment lands in the same place (theirs are empty).
+  ParamReg (no hooks) after SI, FisherImportance and Precondition: its set_defaults gives --reg-strength its fallback
+  after theirs gave --si's or --ewc's strength; its stamp segment lands in the same place (theirs are empty).
+- The common options (methods/common.py) where their groups stand in --help, each before the components that add
+  their own flags to its group (MemoryBuffer's --add-buffer; the Fisher's and SI's flags).
 - FROMP after the penalties (its before_step clips the total gradient); GenerativeClassifier last.
 """
 from methods.agem import AGEM
 from methods.baselines import Cumulative, Joint
 from methods.bir import BrainInspired
 from methods.buffer import MemoryBuffer
+from methods.common import MemoryOptions, ParamRegOptions, ReplayOptions
 from methods.er import ER
 from methods.ewc import FisherImportance
 from methods.fromp import FROMP
@@ -31,7 +34,6 @@ from methods.icarl import ICaRL
 from methods.lwf import LwF
 from methods.param_reg import ParamReg
 from methods.precondition import Precondition
-from methods.replay import ReplayOptions
 from methods.reservoir import ReservoirBuffer
 from methods.separate_networks import SeparateNetworks
 from methods.si import SI
@@ -42,15 +44,17 @@ COMPONENTS = [
     Cumulative,
     XdG,
     SeparateNetworks,
-    ReplayOptions,  # only declares the flags the replay methods share (never enabled)
+    ReplayOptions,  # (common options, methods/common.py: never enabled, here for the place of their --help group)
     LwF,
     AGEM,
     ER,
     GenerativeReplay,
     BrainInspired,
+    MemoryOptions,
     MemoryBuffer,
     ReservoirBuffer,
     ICaRL,
+    ParamRegOptions,
     FisherImportance,
     SI,
     Precondition,

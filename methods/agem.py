@@ -33,7 +33,7 @@ class AGEM(Component):
     excludes = {"Joint": "", "Cumulative": "", "LwF": "its constraint is the gradient on stored samples",
                 "GenerativeReplay": "its constraint is the gradient on stored samples"}
     provides = ("gradient constraint",)
-    reads = ("replay",)
+    common_options = ("replay",)  # methods.common.ReplayOptions
     supports_stream = True
     stream_label = "--agem"
 

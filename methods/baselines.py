@@ -1,7 +1,9 @@
 """Baselines: joint training (upper target) and cumulative training (all data so far at each context)."""
 from data.tensorset import TensorSet
-from methods.component import Component
+from methods.component import Component, option_group
 from utils.errors import UsageError
+
+BASELINES = "Baseline Options"  # the argument group of both
 
 
 class Joint(Component):
@@ -20,9 +22,8 @@ class Joint(Component):
 
     @staticmethod
     def add_args(parser):
-        g = parser.add_argument_group("Baseline Options")
+        g = option_group(parser, BASELINES)
         g.add_argument("--joint", action="store_true", help="train once on data of all contexts")
-        Cumulative.add_cumulative_args(g)  # (one group for both baselines, as in the paper's code)
 
     @staticmethod
     def enabled(args):
@@ -49,7 +50,8 @@ class Cumulative(Component):
     2023), so that each context keeps its share of every batch."""
 
     @staticmethod
-    def add_cumulative_args(g):
+    def add_args(parser):
+        g = option_group(parser, BASELINES)  # (one group for both baselines, as in the paper's code)
         g.add_argument("--cummulative", "--cumulative", action="store_true", dest="cumulative",
                        help="train incrementally on data of all contexts so far")
         g.add_argument("--grow-batch", action="store_true", dest="grow_batch",

@@ -57,7 +57,7 @@ class BrainInspired(Component):
     excludes |= dict.fromkeys(("LwF", "ER"), "--feedback replays its own samples: use --replay=generative (or none)")
     excludes["AGEM"] = "--feedback does not support gradient projection (--use-replay)"
     replaces = ("GenerativeReplay",)  # with --feedback the classifier is the generator: no separate one (DGR)
-    reads = ("replay", "distill", "temp")  # the replay flags (methods/replay.py): source, soft targets
+    common_options = ("replay", "distill", "temp")  # methods.common.ReplayOptions: source, soft targets
 
     @staticmethod
     def add_args(parser):

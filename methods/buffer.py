@@ -2,8 +2,8 @@
 
 Used by experience replay (`--replay=buffer`, e.g. ER and A-GEM) and iCaRL (`--prototypes`), which declare that they
 need "memory" (Component.needs: the run then switches the buffer on, methods.enabled_components), and with its own
-`--add-buffer`; FROMP reads its flags (`--budget`, `--sample-selection`). The buffer is a TensorSet per class (raw
-uint8 images, global labels and contexts), so replayed samples are preprocessed exactly like training batches.
+`--add-buffer`. The buffer is a TensorSet per class (raw uint8 images, global labels and contexts), so replayed
+samples are preprocessed exactly like training batches.
 
 - `--budget` samples per class (paper: 100; permuted MNIST 10). A "class" is a global label, so in domain-IL each
   context's classes get their own budget, as in the paper's code.
@@ -16,14 +16,15 @@ uint8 images, global labels and contexts), so replayed samples are preprocessed 
   points, methods/fromp.py, which keeps them apart from this buffer.)
 - `--add-buffer` adds the buffer to the current context's training data.
 In task-free experiments the buffer is methods/reservoir.py's instead: --budget samples in total (default 1000).
-The memory options (--budget, --use-full-capacity, --sample-selection) are declared here, once: FROMP's memorable
-points (methods/fromp.py) and the reservoir (methods/reservoir.py) read them too, and list them in `reads`.
+The memory options (--budget, --use-full-capacity, --sample-selection) are common options (methods.common
+MemoryOptions): FROMP's memorable points (methods/fromp.py) and the reservoir use them too.
 """
 import torch
 import torch.nn.functional as F
 
 from data.tensorset import TensorSet
-from methods.component import Component, unpublished_note
+from methods.common import BUDGET, BUDGET_FALLBACK, MemoryOptions
+from methods.component import Component, option_group, unpublished_note
 from utils.errors import UsageError
 from utils.nn import eval_mode
 
@@ -82,40 +83,21 @@ def select_herding(learner, dataset, n):
 SELECTIONS = {"random": select_random, "herding": select_herding}
 
 
-STREAM_BUDGET = 1000  # task-free: samples in total (the paper's code)
-
-
 def samples_per_class(budget, n_contexts, context, full_capacity):
     """How many samples each stored class keeps after context `context` (0-based) has been added."""
     return budget * n_contexts // (context + 1) if full_capacity else budget
 
 
-BUDGET = {"splitMNIST": 100, "permMNIST": 10, "CIFAR100": 100}  # --budget per class: the paper's
-BUDGET_FALLBACK = 100  # any other benchmark: no published value
-
 class MemoryBuffer(Component):
     excludes = {"FROMP": "FROMP keeps its own memorable points"}
     provides = ("memory",)
+    common_options = ("budget", "use_full_capacity", "sample_selection")  # methods.common.MemoryOptions
 
     @staticmethod
     def add_args(parser):
-        g = parser.add_argument_group("Memory Buffer Parameters")
-        g.add_argument("--budget", type=int, help="how many samples can be stored of each class "
-                                                  "(default: 100; permMNIST 10)")
-        g.add_argument("--use-full-capacity", action="store_true", dest="use_full_capacity",
-                       help="use budget of future classes to initially store more")
-        g.add_argument("--sample-selection", choices=["random", "herding", "fromp"], dest="sample_selection",
-                       help="how to choose the stored samples (default: random; herding for --icarl, fromp for "
-                            "--fromp)")
+        g = option_group(parser, MemoryOptions.title)  # (after the common memory options, as in the paper)
         g.add_argument("--add-buffer", action="store_true", dest="add_buffer",
                        help="add memory buffer to current context's training data")
-
-    @staticmethod
-    def set_defaults(args):
-        if args.budget is None:
-            args.budget = STREAM_BUDGET if args.task_free else BUDGET.get(args.experiment, BUDGET_FALLBACK)
-        if args.sample_selection is None:  # (--icarl and --fromp choose theirs when they expand)
-            args.sample_selection = "random"
 
     @staticmethod
     def unpublished(args):
@@ -131,8 +113,6 @@ class MemoryBuffer(Component):
 
     @staticmethod
     def validate(args):
-        if args.budget < 1:
-            raise UsageError("--budget must be at least 1")
         if args.task_free:
             for flag, on in (("--use-full-capacity", args.use_full_capacity), ("--add-buffer", args.add_buffer),
                              (f"--sample-selection={args.sample_selection}", args.sample_selection != "random")):

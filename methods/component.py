@@ -35,14 +35,15 @@ Batches carry a per-sample context only in task-IL. Components that work there s
 where they support only some of their options, with `streams(args)`; `stream_label` names them in the usage message
 (methods.stream_methods).
 
-A component reads only its own flags, the shared options of cli.options, and the flags of other components it lists
-in `reads` (each declared once, by its owner: e.g. the replay flags in methods/replay.py, the buffer's --budget in
-methods/buffer.py). For another component's behaviour it asks through what that component declares: `provides`
-(Learner.provider), a declared attribute (e.g. `binary_loss` of the criterion's owner), or `expand` (a convenience
-flag sets the flags it stands for). A component that needs another's service declares it in `needs` (iCaRL and ER
-need "memory"): the run then enables the provider for its mode (the memory buffer, or task-free the reservoir),
-which so never reads its users' flags. A shared option whose value a component decides (the Generative Classifier's
-learning rate, network and log intervals) is declared in `shared_values`, never overwritten in args.
+A component reads only its own flags, the general options of cli.options, and the options several methods have in
+common (methods/common.py: the replay source, the memory budget, the parameter regularisation's switches), which it
+lists in `common_options`; never another component's flag (tests/test_flags.py). For another component's behaviour
+it asks through what that component declares: `provides` (Learner.provider), a declared attribute (e.g.
+`binary_loss` of the criterion's owner), a function of its file (e.g. methods.ewc.fisher_options), or `expand` (a
+convenience flag sets the flags it stands for). A component that needs another's service declares it in `needs`
+(iCaRL and ER need "memory"): the run then enables the provider for its mode (the memory buffer, or task-free the
+reservoir), which so never reads its users' flags. A general option whose value a component decides (the Generative
+Classifier's learning rate, network and log intervals) is declared in `shared_values`, never overwritten in args.
 """
 from collections import namedtuple
 
@@ -56,6 +57,16 @@ LOG_INTERVALS = ("loss_log", "acc_log", "sample_log")  # shared options (cli.opt
 def num(x):
     """A number as the parameter stamp writes it (as the paper's code: '%g')."""
     return f"{x:g}"
+
+
+def option_group(parser, title):
+    """The argument group `title` of `parser`, made at its first use: e.g. a group of common options
+    (methods/common.py) to which a component adds its own flags, as the paper's --help shows them (the buffer's
+    --add-buffer)."""
+    for group in parser._action_groups:
+        if group.title == title:
+            return group
+    return parser.add_argument_group(title)
 
 
 def unpublished_note(args, table, flags, fallback):
@@ -73,7 +84,7 @@ class Component:
     excludes = {}           # names of components it cannot be combined with -> reason ("" for none)
     provides = ()           # what it offers other components through Learner.provider(name), e.g. "memory"
     replaces = ()           # names of components it takes the place of when both would be enabled (BI-R: DGR)
-    reads = ()              # other components' flags (dests) it reads, each declared once by its owner
+    common_options = ()     # the common options (dests, methods/common.py) it reads: --print-defaults lists them
     supports_academic = True  # whether it runs in the academic setting (contexts with known boundaries)
     supports_stream = False  # whether it runs in a task-free stream (context None, consolidation every N iterations)
     stream_label = ""       # how ./main_task_free.py's usage message names it among the stream methods ("": not)
@@ -104,7 +115,7 @@ class Component:
 
     @staticmethod
     def shared_values(args):
-        """{dest: value} of shared options (cli.options) whose value this component decides while it is enabled,
+        """{dest: value} of general options (cli.options) whose value this component decides while it is enabled,
         e.g. the Generative Classifier's learning rate and network size. It does not overwrite them in `args`,
         which keeps (and the record shows) the value given or the benchmark's; the loop, the stamp and
         --print-defaults ask methods.shared_values. None: not decided (yet: --print-defaults asks after each step)."""
@@ -212,3 +223,11 @@ class Component:
 
     def load_state_dict(self, state):
         pass
+
+
+class CommonOptions(Component):
+    """Declares options several components have in common (methods/common.py), in its argument group `title`: their
+    parsing, defaults and checks. Never enabled, no hooks; in methods.COMPONENTS at the place of its group in --help.
+    listed_whole: --print-defaults lists the whole group while an enabled component uses any of its options."""
+    title = ""
+    listed_whole = False

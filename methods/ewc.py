@@ -1,6 +1,8 @@
 """EWC, Online EWC and KFAC-EWC: a quadratic penalty weighted by the Fisher Information. `--ewc` and the penalty's
-switches are methods.param_reg's; EWC's strength `--lambda` and the Fisher's flags (--offline, --gamma, --fisher-*)
-are declared here, and read also by methods.precondition (NCL preconditions with this Fisher; OWM decays by --gamma).
+switches are common options (methods.common.ParamRegOptions); EWC's strength `--lambda` and the Fisher's flags
+(--offline, --gamma, --fisher-*) are declared here, with what --ewc, --kfac-ewc and --ncl mean for them.
+methods.precondition asks this file: NCL preconditions with this component's Fisher (`provides`), and OWM estimates
+and decays its input covariance as fisher_options and decay say.
 
 EWC (Kirkpatrick et al., PNAS 2017), offline: one term per finished context t,
     L = 1/2 * lambda * sum_t sum_i F_t,i (theta_i - theta*_t,i)^2.
@@ -20,7 +22,8 @@ P (p - m)^2 + const with P = sum_t F_t, m = sum_t F_t a_t / P, so the penalty an
 import torch
 
 from methods import fisher
-from methods.component import Component, num, unpublished_note
+from methods.common import ParamRegOptions
+from methods.component import Component, num, option_group, unpublished_note
 from utils.errors import UsageError
 from utils.nn import linear_layers
 
@@ -42,14 +45,21 @@ def fisher_options(args):
     return {"labels": args.fisher_labels, "n": args.fisher_n, "batch": args.fisher_batch}
 
 
+def decay(args):
+    """--gamma: the weight of the past contexts' importance when a new context's is added."""
+    return args.gamma
+
+
 class FisherImportance(Component):
     provides = ("fisher",)  # importance() for gradient preconditioning (methods/precondition.py)
-    # methods.param_reg's switches, and the convenience flags that set them (to name the one a user gave)
-    reads = ("importance_weighting", "weight_penalty", "precondition", "reg_strength", "ewc", "kfac_ewc", "ncl")
+    # the parameter regularisation's switches, and the convenience flags that set them (to name the one a user gave)
+    common_options = ("importance_weighting", "weight_penalty", "precondition", "reg_strength", "ewc", "kfac_ewc",
+                      "ncl")
 
     @staticmethod
-    def add_fisher_args(g):
-        """EWC's and the Fisher's flags, in methods.param_reg's argument group (as the paper's code)."""
+    def add_args(parser):
+        """EWC's and the Fisher's flags, in the parameter regularisation's argument group (as the paper's code)."""
+        g = option_group(parser, ParamRegOptions.title)
         g.add_argument("--lambda", type=float, dest="ewc_lambda", help="EWC: regularisation strength")
         g.add_argument("--offline", action="store_true", help="separate penalty term per context (original EWC)")
         g.add_argument("--gamma", type=float, default=1.0, help="decay of old contexts' Fisher (Online EWC)")
@@ -66,9 +76,20 @@ class FisherImportance(Component):
                        help="Fisher: prior strength in data size (as in NCL)")
 
     @staticmethod
+    def expand(args):
+        if args.ewc:
+            args.offline = True
+        if args.ncl:
+            args.fisher_kfac = args.fisher_init = True
+        if args.kfac_ewc:
+            args.fisher_kfac = True
+
+    @staticmethod
     def set_defaults(args):
         default = EWC_LAMBDA.get(args.experiment, LAMBDA_FALLBACK)[args.scenario]
         args.ewc_lambda = default if args.ewc_lambda is None else args.ewc_lambda
+        if args.ewc and args.reg_strength is None:
+            args.reg_strength = args.ewc_lambda  # --ewc's strength
         if args.data_size is None:
             args.data_size = FISHER_PRIOR.get(args.experiment, PRIOR_FALLBACK)
 
@@ -120,6 +141,9 @@ class FisherImportance(Component):
         self.const = 0.0
         self.kfac = None       # KFAC: per linear layer {'A', 'G', 'weight', 'bias'}
         self.count = 0         # contexts (a prior counts as one) whose Fisher is stored
+        self.factored = args.fisher_kfac  # importance() gives KFAC factors, else a diagonal
+        self.prior = args.fisher_init     # the Fisher starts as a prior (NCL)
+        self.data_size = args.data_size   # N, the prior's strength in samples (NCL's preconditioned steps are / N)
         if args.fisher_init:
             self._init_prior()
 

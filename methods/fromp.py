@@ -126,9 +126,9 @@ TAU_FALLBACK = 1.0
 class FROMP(Component):
     excludes = {"LwF": "", "AGEM": "", "ER": "", "GenerativeReplay": "", "BrainInspired": "",
                 "ParamReg": "parameter regularisation", "Joint": "", "Cumulative": ""}
-    # the memory options are the buffer's (methods/buffer.py), declared there once: FROMP's memorable points are
-    # --budget per class (cut as --use-full-capacity says), chosen by --sample-selection=fromp (default) or random
-    reads = ("budget", "use_full_capacity", "sample_selection")
+    # methods.common.MemoryOptions: FROMP's memorable points are --budget per class (cut as --use-full-capacity
+    # says), chosen by --sample-selection=fromp (default) or random
+    common_options = ("budget", "use_full_capacity", "sample_selection")
 
     @staticmethod
     def add_args(parser):

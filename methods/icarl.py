@@ -32,7 +32,7 @@ class ICaRL(Component):
     supports_stream = True
     stream_label = "--icarl (modified iCaRL)"
     binary_loss = True  # as the criterion's owner (--bce): replayed samples get binary losses too (methods/replay.py)
-    reads = ("sample_selection", "temp")  # the buffer's herding (normalised features); --bce-distill's temperature
+    common_options = ("sample_selection", "temp")  # herding: normalised features; --bce-distill's temperature
 
     @staticmethod
     def add_args(parser):

@@ -1,5 +1,5 @@
-"""Parameter regularisation by preconditioning the gradient (flags in methods.param_reg: --precondition, --alpha;
-the Fisher's in methods.ewc).
+"""Parameter regularisation by preconditioning the gradient (--precondition, --alpha: common options,
+methods.common.ParamRegOptions). NCL's Fisher is methods.ewc's, asked for through `provides` ("fisher").
 
 - NCL (Kao, Jensen, van de Ven, Bernacchia & Hennequin, NeurIPS 2021), importance 'fisher' with --fisher-kfac: the
   gradient of each linear layer, [dW, db], becomes Gs^-1 [dW, db] As^-1 / N, with (As, Gs) the nearest Kronecker
@@ -17,7 +17,7 @@ import torch
 from methods import fisher
 from methods.component import Component
 from utils.nn import linear_layers
-from methods.ewc import fisher_options
+from methods.ewc import decay, fisher_options
 
 
 def _grad_matrix(m):
@@ -46,8 +46,7 @@ def _owm_projector(a, alpha):
 
 
 class Precondition(Component):
-    reads = ("precondition", "alpha", "importance_weighting", "ncl", "owm",  # methods.param_reg's
-             "fisher_kfac", "fisher_init", "data_size", "gamma")  # the Fisher's (methods.ewc), shared with NCL/OWM
+    common_options = ("precondition", "alpha", "importance_weighting", "ncl", "owm")  # ParamRegOptions
 
     @staticmethod
     def importance_stamp(args):
@@ -69,6 +68,7 @@ class Precondition(Component):
         self.owm_count = 0
         self.inverses = None  # per layer (left, right) or right only; refreshed in before_context
         self.scale = None     # diagonal Fisher: per parameter 1 / (F + alpha^2) (/ N)
+        self.data_size = None  # KFAC Fisher: N, the Fisher's prior strength in samples (each step is / N)
 
     def before_context(self, context, dataset):
         args, alpha = self.args, self.args.alpha
@@ -76,8 +76,11 @@ class Precondition(Component):
         if args.importance_weighting == "owm":
             if self.owm_a is not None:
                 self.inverses = [_owm_projector(a, alpha) for a in self.owm_a]
-        elif args.fisher_kfac:
-            info = self.learner.provider("fisher").importance()
+            return
+        source = self.learner.provider("fisher")  # methods.ewc's FisherImportance
+        if source.factored:
+            info = source.importance()
+            self.data_size = source.data_size
             if info is not None:
                 self.inverses = []
                 for f in info:
@@ -86,9 +89,9 @@ class Precondition(Component):
                     s = fisher.nearest_kf_sum({"A": f["A"], "G": f["G"]}, {"A": eye_a, "G": eye_g})
                     self.inverses.append((_inverse(s["G"]), _inverse(s["A"])))
         else:
-            precision = self.learner.provider("fisher").importance()
+            precision = source.importance()
             if precision is not None:
-                divide = args.data_size if args.fisher_init else 1.0
+                divide = source.data_size if source.prior else 1.0
                 self.scale = {k: 1.0 / ((f + alpha ** 2) * divide) for k, f in precision.items()}
                 self.params = fisher.trainable(self.learner.model)
 
@@ -106,7 +109,7 @@ class Precondition(Component):
                 continue
             g = _grad_matrix(m)
             if isinstance(inv, tuple):
-                g = inv[0] @ g @ inv[1] / self.args.data_size
+                g = inv[0] @ g @ inv[1] / self.data_size
             else:
                 g = g @ inv
             _set_grad(m, g)
@@ -119,5 +122,5 @@ class Precondition(Component):
             self.owm_a = new
         else:
             frac = 1.0 / (self.owm_count + 1)
-            self.owm_a = [(1 - frac) * self.args.gamma * old + frac * a for old, a in zip(self.owm_a, new)]
+            self.owm_a = [(1 - frac) * decay(self.args) * old + frac * a for old, a in zip(self.owm_a, new)]
         self.owm_count += 1

@@ -2,8 +2,8 @@
 
 The methods (one file each): ER and replay of all past data (methods/er.py), LwF (methods/lwf.py), A-GEM
 (methods/agem.py, a constraint on ER's replay), DGR (methods/generative.py) and BI-R (methods/bir.py, which replays
-through its own model). This file declares their shared flags once (ReplayOptions: `--replay`, `--distill`,
-`--temp`; the components that read them list them in `reads`) and holds ReplaySource, the base of ER, LwF and DGR.
+through its own model). Their common flags (`--replay`, `--distill`, `--temp`) are methods.common.ReplayOptions;
+this file holds ReplaySource, the base of ER, LwF and DGR.
 
 Replay sources (`--replay`): current (the current batch: LwF), buffer (stored samples: ER), all (the full training
 data of all past contexts), generative (samples of the previous generator: DGR). Targets are the stored labels
@@ -34,13 +34,10 @@ import torch.nn.functional as F
 from methods.component import Component
 from methods.distill import bce_loss, kd_loss, kd_loss_binary
 from models.fc import context_gated
-from utils.errors import UsageError
 from utils.nn import frozen_copy
 
-REPLAY_SOURCES = ["none", "current", "buffer", "all", "generative"]
 STREAM_SOURCES = ("none", "current", "buffer")  # the sources a task-free stream supports
 STREAM_WEIGHT = 0.5  # task-free: weight of the current loss (the paper's rnt); the replayed loss gets the rest
-REPLAY_FLAGS = ("replay", "distill", "temp")  # the shared flags, for the `reads` of the components that use them
 
 
 def replay_weights(context, scenario, lwf, use_replay):
@@ -68,30 +65,11 @@ class Rows(NamedTuple):
     tiles: int                             # the previous model's scores of `x`, repeated `tiles` times, match the rows
 
 
-class ReplayOptions(Component):
-    """Declares the flags every replay method shares (never enabled itself: ER, LwF, DGR and BI-R are)."""
-
-    @staticmethod
-    def add_args(parser):
-        g = parser.add_argument_group("Replay")
-        g.add_argument("--replay", default="none", choices=REPLAY_SOURCES,
-                       help="what to replay: none, the current batch, the memory buffer, or all past data")
-        g.add_argument("--distill", action="store_true", help="use distillation-loss for the replayed data")
-        g.add_argument("--temp", type=float, default=2.0, help="temperature for distillation loss")
-
-    @staticmethod
-    def validate(args):
-        if args.temp <= 0:
-            raise UsageError("--temp must be positive")
-        if args.replay == "none" and args.distill:
-            raise UsageError("--distill needs a replay source (--replay; or --lwf, --brain-inspired)")
-
-
 class ReplaySource(Component):
     """The base of ER, LwF and DGR: the frozen previous model, the weighting and the targets of replayed rows.
     A subclass gives `rows` (the replayed rows of an iteration) and says whether its samples are `labelled`."""
     excludes = {"Joint": "", "Cumulative": ""}
-    reads = REPLAY_FLAGS
+    common_options = ("replay", "distill", "temp")  # methods.common.ReplayOptions
     labelled = False  # stored samples keep their labels; others are labelled by the previous model
 
     @staticmethod

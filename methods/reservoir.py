@@ -64,7 +64,7 @@ class ReservoirBuffer(Component):
     provides = ("memory",)
     supports_stream = True
     supports_academic = False  # (there methods/buffer.py's MemoryBuffer provides "memory")
-    reads = ("budget",)  # the buffer's --budget (methods/buffer.py; here in total)
+    common_options = ("budget",)  # methods.common.MemoryOptions (here in total)
 
     @staticmethod
     def stamp(args):

@@ -1,5 +1,6 @@
-"""Synaptic Intelligence (Zenke, Poole & Ganguli, ICML 2017): `--si` (methods.param_reg: a weight penalty with SI's
-importance), `--c` (its strength, the penalty's default --reg-strength) and `--epsilon`, declared here.
+"""Synaptic Intelligence (Zenke, Poole & Ganguli, ICML 2017): `--si` (a common option, methods.common
+ParamRegOptions: a weight penalty with SI's importance), `--c` (its strength, the penalty's default --reg-strength)
+and `--epsilon`, declared here.
 
 During a context, every step adds each parameter's contribution to the decrease of the loss:
     W_i += -g_i * (theta_i(after step) - theta_i(before step)),
@@ -14,7 +15,8 @@ the stream (the loop's consolidation event), with c = 10 unless --c is given.
 """
 import torch
 
-from methods.component import Component, num, unpublished_note
+from methods.common import ParamRegOptions
+from methods.component import Component, num, option_group, unpublished_note
 from utils.errors import UsageError
 
 # SI's c per experiment and scenario: the paper's chosen hyper-parameters
@@ -31,11 +33,12 @@ C_FALLBACK = {"task": 10.0, "domain": 10.0, "class": 5.0}
 class SI(Component):
     supports_stream = True
     stream_label = "--si"
-    reads = ("importance_weighting", "weight_penalty", "si", "reg_strength")  # methods.param_reg's switches
+    common_options = ("importance_weighting", "weight_penalty", "si", "reg_strength")  # the switches: ParamRegOptions
 
     @staticmethod
-    def add_si_args(g):
-        """SI's flags, in methods.param_reg's argument group (as the paper's code)."""
+    def add_args(parser):
+        """SI's flags, in the parameter regularisation's argument group (as the paper's code)."""
+        g = option_group(parser, ParamRegOptions.title)
         g.add_argument("--c", type=float, dest="si_c", help="SI: regularisation strength")
         g.add_argument("--epsilon", type=float, default=0.1, help="SI: dampening parameter")
 
@@ -43,6 +46,8 @@ class SI(Component):
     def set_defaults(args):
         c = TASK_FREE_C if args.task_free else SI_C.get(args.experiment, C_FALLBACK)[args.scenario]
         args.si_c = c if args.si_c is None else args.si_c
+        if args.si and args.reg_strength is None:
+            args.reg_strength = args.si_c  # --si's strength
 
     @staticmethod
     def unpublished(args):
