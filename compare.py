@@ -10,6 +10,11 @@ learned) and <results-dir>/summary-<problem>-s<seeds>-<hash>.csv/.json, named by
 """
 import sys
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from sweep import run_cli
 from sweep.catalogue import PAPER_METHODS
 from sweep.compare import Comparison

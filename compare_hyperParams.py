@@ -9,6 +9,11 @@ the best value is printed. Writes <plot-dir>/hyperParams-<problem>.pdf (accuracy
 """
 import sys
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from sweep import run_cli
 from sweep.catalogue import GRIDS
 from sweep.grid import GridSearch

@@ -9,6 +9,11 @@ and <results-dir>/hyperParams-task-free-<problem>.csv/.json. Runs are ./main_tas
 """
 import sys
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from sweep import run_cli
 from sweep.catalogue import TASK_FREE_GRIDS
 from sweep.grid import GridSearch

@@ -9,6 +9,11 @@ Writes <plot-dir>/summaryExactRep-<problem>.pdf (accuracy vs budget) and <result
 """
 import sys
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from sweep import run_cli
 from sweep.budgets import BudgetSweep
 from sweep.catalogue import BUDGET_METHODS, method

@@ -12,6 +12,11 @@ summary-task-free-<problem>.*, and the pdf's second page is the average accuracy
 """
 import sys
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from sweep import UsageError, run_cli
 from sweep.catalogue import TASK_FREE_METHODS
 from sweep.compare import Comparison

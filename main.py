@@ -5,6 +5,11 @@ From Python (a notebook): `import main; record = main.run(experiment="splitMNIST
 takes the command line's options as keywords and returns the run's record (the results JSON's contents)."""
 import sys
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from cli.options import argv_of, describe_defaults, hinting_divergence, parse
 from cli.output import check_outputs_written, print_result
 from cli.stamp import param_stamp

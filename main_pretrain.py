@@ -14,6 +14,11 @@ import os
 import sys
 import time
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 import torch
 
 from data.augment import random_crop_flip

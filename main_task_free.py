@@ -6,6 +6,11 @@ random) without the learner being told where one ends. Every option of ./main.py
 From Python: `import main_task_free; record = main_task_free.run(scenario="class", replay="buffer")`."""
 import sys
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from cli.options import argv_of, describe_defaults, hinting_divergence, parse
 from cli.output import check_outputs_written, print_result
 from cli.stamp import param_stamp

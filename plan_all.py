@@ -13,6 +13,11 @@ import shlex
 import sys
 import time
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 import sweep
 from sweep import cost, script
 from utils.errors import UsageError, run_cli

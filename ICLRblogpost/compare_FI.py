@@ -17,6 +17,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from the project root
 
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from sweep import run_cli  # noqa: E402
 from sweep.catalogue import FISHER_GRIDS  # noqa: E402
 from sweep.fisher_study import FisherStudy  # noqa: E402

@@ -16,6 +16,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils.errors import starting  # (the standard library only)
+
+if __name__ == "__main__":
+    starting()  # first: a Ctrl-C or SIGTERM while torch loads gives one line, not a traceback
+
 from sweep import run_cli  # noqa: E402
 from sweep.catalogue import TUTORIAL_METHODS  # noqa: E402
 from sweep.compare import Comparison  # noqa: E402

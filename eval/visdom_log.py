@@ -143,8 +143,12 @@ class VisdomPlots:
         self.flush(timeout)
         with self._cond:
             self.closed = True
+            unsent = len(self._pending)
             self._pending.clear()
             self._cond.notify_all()
+        if unsent and not self.failed:
+            print(f"warning: the visdom server at {self.server}:{self.port} is slow: {unsent} plot(s) still waiting "
+                  f"after {timeout:g} s were not sent", file=sys.stderr, flush=True)
 
     def _draw_line(self, win, t, values, title, ylabel):
         """Append the point (t, value) to the trace `name` of window `win`, for every name: value in values."""

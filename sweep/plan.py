@@ -249,6 +249,7 @@ def setup(argv, prog, description, drops, owned=(), add_args=None, task_free=Fal
     shared = [*shared, f"--threads={threads}"]  # in every run's command line: the same numbers however it runs
     args = base_args([*shared, f"--seed={sweep_args.seed}"], prog, task_free)
     io.check_writable(args.results_dir, "--results-dir")
+    io.check_writable(args.plot_dir, "--plot-dir")  # (the summary pdf: refused now, not after every run)
     seeds = list(range(sweep_args.seed, sweep_args.seed + sweep_args.n_seeds))
     import torch
     from utils.runtime import choose_device

@@ -195,6 +195,8 @@ OUTPUTS = [
         check=exactly("error: --results-dir {tmp}/file is a file, not a folder")),
     row("main.py", ["--results-dir", "{tmp}/file/sub"], 1, "file", setup=file_in_the_way),
     row("compare.py", ["--results-dir", "{tmp}/file"], 1, "is a file, not a folder", setup=file_in_the_way),
+    row("compare.py", ["--plot-dir", "{tmp}/file", "--methods=None"], 1, "", setup=file_in_the_way,
+        check=exactly("error: --plot-dir {tmp}/file is a file, not a folder")),  # before any run
     row("main.py", ["--experiment", "CIFAR100", "--contexts", "2", "--iters", "5", "--pre-convE", "--convE-ltag",
                     "t2", "--seed-to-ltag", "--seed", "3", "--fc-units", "20", "--channels", "4", "--freeze-convE"],
         1, "", check=in_pretrained_check, id="main.py --pre-convE, no pre-trained file"),

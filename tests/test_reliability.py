@@ -525,3 +525,47 @@ def test_sigterm_stops_a_sweep_like_ctrl_c_exit_143(data_dir, tmp_path):
     assert p.returncode == 143, err
     assert len(err.strip().splitlines()) == 1 and err.startswith("terminated: stopped the running run"), err
     assert not list((tmp_path / "results").glob("*.lock")) and not list((tmp_path / "results").glob("*.json"))
+
+
+SCRIPTS = ["main.py", "main_task_free.py", "main_pretrain.py", "plan_all.py", "compare.py", "compare_replay.py",
+           "compare_hyperParams.py", "compare_task_free.py", "compare_hyperParams_task_free.py",
+           "ICLRblogpost/compare_FI.py", "NeurIPStutorial/compare_for_tutorial.py",
+           "StabilityGap/stability_gap_example.py"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_guards_its_start_before_its_slow_imports(script):
+    """starting() runs before any import of the project or torch (which take seconds to load)."""
+    import ast
+    tree = ast.parse(open(os.path.join(ROOT, script)).read())
+    body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    guard = next(i for i, n in enumerate(body) if isinstance(n, ast.If) and "starting()" in ast.unparse(n))
+    before = [n for n in body[:guard] if isinstance(n, (ast.Import, ast.ImportFrom))]
+    names = [a.name for n in before if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in before if isinstance(n, ast.ImportFrom)]
+    assert names and all(name in sys.stdlib_module_names or name == "utils.errors" for name in names), names
+
+
+@pytest.mark.parametrize("signum,code,word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_a_signal_while_starting_is_one_line(signum, code, word):
+    program = ("from utils.errors import starting\nstarting()\nimport os, time\n"
+               f"os.kill(os.getpid(), {int(signum)})\ntime.sleep(30)\n")
+    r = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert r.returncode == code and r.stderr == f"{word} while starting: nothing was run\n", r.stderr
+
+
+def test_starting_leaves_an_ignored_sigint_ignored_and_run_cli_restores_ctrl_c():
+    from utils import errors
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        errors.starting()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a background job's
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        errors.starting()
+        assert signal.getsignal(signal.SIGINT) is errors._stop_while_starting
+        assert run_cli(lambda argv: signal.getsignal(signal.SIGINT) is signal.default_int_handler) is True
+    finally:
+        signal.signal(signal.SIGINT, before)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -214,3 +214,15 @@ def test_slow_server_never_slows_training_and_oldest_plots_are_dropped(capsys):
     assert len(err) == 1 and "slower than training" in err[0] and "dropped" in err[0], err
     plots.losses(99, {"current": 1.0})  # after close: nothing more is taken
     assert not plots._pending
+
+
+def test_plots_left_unsent_at_the_end_are_named_in_one_warning(capsys):
+    """A server too slow to take what is queued within close()'s wait: the plots left are counted in one line."""
+    with http_server(200, delay=1.0) as (port, requests):
+        plots = VisdomPlots("http://127.0.0.1", port, env="run")
+        for t in range(5):
+            plots.losses(t, {"current": 1.0})
+        plots.close(timeout=0.5)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is slow:" in err[0] and "were not sent" in err[0], err
+    assert int(err[0].split("is slow: ")[1].split()[0]) >= 3

@@ -125,8 +125,25 @@ class _Watched:
         return getattr(self._stream, name)
 
 
+def _stop_while_starting(signum, frame):
+    word, code = ("terminated", 143) if signum == signal.SIGTERM else ("interrupted", 130)
+    _say(f"{word} while starting: nothing was run")
+    os._exit(code)
+
+
+def starting():
+    """Called by every script before its other imports (torch alone takes seconds): a Ctrl-C or SIGTERM while
+    they load ends with one line and the usual code (130, 143), not a traceback. run_cli takes over from there.
+    A signal the shell ignores (a background job's SIGINT) stays ignored."""
+    for number, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(number) is default:
+            signal.signal(number, _stop_while_starting)
+
+
 def run_cli(main, argv=None):
     """Run `main(argv)`; user-fixable problems end the program with one line on stderr and a non-zero code."""
+    if signal.getsignal(signal.SIGINT) is _stop_while_starting:  # (starting(): Ctrl-C is KeyboardInterrupt again)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if _stdout_closed():
         _say("error: standard output is closed (started with >&-): nothing could be shown; nothing was run "
              "(give it a file or /dev/null)")
