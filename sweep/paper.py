@@ -1,0 +1,119 @@
+"""Is this the paper's experiment, and does it give the paper's figure? The one place that decides "the paper's
+protocol": a run follows it when its parameter stamp is the stamp of the paper's run of the same method (./main.py's
+defaults, which are the paper's, plus the flags the paper's commands add: sweep.published.PROTOCOLS) and its seed is
+one of the paper's. The verdict compares mean +- SEM over our seeds with the published figure."""
+import argparse
+import functools
+import math
+
+from cli.options import NOT_HYPER, build_parser
+from cli.stamp import param_stamp
+from sweep.catalogue import PAPER_METHODS, TASK_FREE_METHODS, method
+from sweep.plan import method_tokens, runner, try_parse
+from sweep.published import PROTOCOLS, figure
+from sweep.summary import mean_sem
+
+MIN_SEEDS = 3
+PAPER_FORMAT = {"replay_update": 1}  # compare_task_free.py's --replay-update, the paper's (it starts replay at 1)
+NO_VALUE = "no published value"
+AGREES, DIFFERS, TOO_FEW, NONE = "agrees", "differs", "too few seeds", "-"
+
+
+@functools.lru_cache(maxsize=None)
+def paper_args(experiment, scenario, name, task_free=False):
+    """./main.py's options of the paper's run of method `name` (seed: the paper's first), or None where the paper
+    has no protocol for the benchmark or main.py refuses it (a method not run in that scenario)."""
+    protocol = PROTOCOLS.get((task_free, experiment))
+    if protocol is None:
+        return None
+    seed = f"--seed={protocol.seeds[0]}"
+    shared = [f"--experiment={experiment}", f"--scenario={scenario}", *protocol.flags.split()]
+    base, _ = try_parse([*shared, seed], task_free)
+    entry = method(name, TASK_FREE_METHODS if task_free else PAPER_METHODS)
+    if base is None or scenario not in entry.scenarios:
+        return None
+    tokens = method_tokens(entry, base, **PAPER_FORMAT) + protocol.flags_of(scenario, name).split()
+    return try_parse([*shared, *tokens, seed], task_free)[0]
+
+
+def with_seed(args, seed):
+    return argparse.Namespace(**{**vars(args), "seed": seed})
+
+
+def paper_stamp(experiment, scenario, name, seed, task_free=False):
+    """The stamp (the result file's name) of the paper's run of `name` with this seed; None if there is none."""
+    args = paper_args(experiment, scenario, name, task_free)
+    return None if args is None else param_stamp(with_seed(args, seed))
+
+
+@functools.lru_cache(maxsize=None)
+def _flags(task_free):
+    """{destination: its option strings} of ./main.py's (./main_task_free.py's) options, in the parser's order."""
+    flags = {}
+    for action in build_parser(runner(task_free), task_free=task_free)._actions:
+        if action.option_strings and action.dest not in NOT_HYPER | {"help", "seed", "threads"}:
+            flags[action.dest] = flags.get(action.dest, ()) + tuple(action.option_strings)
+    return flags
+
+
+def _show(flag, value):
+    if isinstance(value, bool) or value is None:
+        return flag if value else f"no {flag}"
+    return f"{flag}={value:g}" if isinstance(value, float) else f"{flag}={value}"
+
+
+def difference(args, name, task_free=False, argv=()):
+    """None if the run with options `args` is the paper's run of method `name`; else the first difference, as
+    '--iters=100 (the paper's: --iters=2000)', among the options its command line `argv` gives first (--lambda
+    rather than the --reg-strength it sets)."""
+    protocol = PROTOCOLS.get((task_free, args.experiment))
+    if protocol is None:
+        return f"the paper has no protocol for {args.experiment}" + (" task-free" if task_free else "")
+    if args.seed not in protocol.seeds:
+        return f"--seed={args.seed} (the paper's: {protocol.seeds[0]}-{protocol.seeds[-1]})"
+    paper = paper_args(args.experiment, args.scenario, name, task_free)
+    if paper is None:
+        return f"{name} is not in the paper's {args.scenario}-incremental comparison"
+    paper = with_seed(paper, args.seed)
+    ours = param_stamp(args)
+    if ours == param_stamp(paper):
+        return None
+    typed = {token.split("=")[0] for token in argv}
+    flags = _flags(task_free)
+    for dest in sorted(flags, key=lambda d: typed.isdisjoint(flags[d])):  # stable: the parser's order otherwise
+        mine, theirs = getattr(args, dest, None), getattr(paper, dest, None)
+        if mine != theirs:
+            return f"{_show(flags[dest][0], mine)} (the paper's: {_show(flags[dest][0], theirs)})"
+    return f"the run {ours} (the paper's: {param_stamp(paper)})"
+
+
+def verdict(values, fig):
+    """'agrees' | 'differs' | 'too few seeds' for our accuracies (fractions, one per seed) against the published
+    Figure (%): agrees within 2 combined standard errors (mean +- sem) or within the range +- tolerance (a value
+    read from a figure). Fewer than MIN_SEEDS seeds give no verdict."""
+    if len(values) < MIN_SEEDS:
+        return TOO_FEW
+    mean, sem = (100 * x for x in mean_sem(values))
+    if fig.sem is not None:
+        close = abs(mean - fig.mean) <= 2 * math.hypot(sem, fig.sem) * (1 + 1e-12)
+    else:
+        high = fig.low if fig.high is None else fig.high
+        close = fig.low - fig.tolerance - 1e-9 <= mean <= high + fig.tolerance + 1e-9
+    return AGREES if close else DIFFERS
+
+
+def compare(runs, name, task_free=False):
+    """{'published': the figure's text, or why there is none to compare with; 'published_mean' (a fraction, or
+    None); 'verdict'} for one row of a comparison: `runs` are (options, command line, average accuracy) of its
+    finished seeds."""
+    args = runs[0][0]
+    fig = figure(args.experiment, args.scenario, name, task_free)
+    if fig is None:
+        return {"published": NO_VALUE, "published_mean": None, "verdict": NONE}
+    for options, argv, _ in runs:
+        problem = difference(options, name, task_free, argv)
+        if problem:
+            return {"published": f"not the paper's protocol: {problem}", "published_mean": None, "verdict": NONE}
+    return {"published": fig.text(), "published_mean": fig.mean / 100,
+            "verdict": verdict([acc for _, _, acc in runs], fig)}
+
