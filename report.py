@@ -6,16 +6,16 @@
 Writes <out-dir>/report.md and <out-dir>/report.pdf in seconds, from whatever runs are stored (a cell without runs
 says "pending", with the command that fills it). It never trains. See README: Reproduction report.
 """
-import argparse
 import os
 import sys
 import time
 
+from cli.options import Parser
 from utils.errors import UsageError, run_cli
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser("./report.py", description="The paper's tables from the stored results, with the "
+    p = Parser("./report.py", description="The paper's tables from the stored results, with the "
                                 "published figures and a verdict per cell.", allow_abbrev=False)
     p.add_argument("--results-dir", default="./store/results", help="the stored results (default: %(default)s)")
     p.add_argument("--out-dir", default="./store", help="where report.md and report.pdf go (default: %(default)s)")

@@ -271,7 +271,8 @@ def table_page(part, table):
         box.set_height(0.5 / height if r else 0.3 / height)
         if r and c:
             cell = table.rows[r - 1][c]
-            box.set_facecolor(COLOURS.get(getattr(cell, "verdict", ""), "white"))
+            pending = getattr(cell, "ours", "") == PENDING
+            box.set_facecolor("#eeeeee" if pending else COLOURS.get(getattr(cell, "verdict", ""), "white"))
     notes = "\n".join(f"[{k}] {c}" for k, c in table.commands.items())
     if notes:
         fig.text(0.01, 0.01, notes, fontsize=6, family="monospace", va="bottom")
