@@ -5,13 +5,14 @@ fills it. It reads only the result files of the paper's runs (found by their sta
 SECTIONS is the extension point: a function (Store) -> Part per section, in the report's order; a later experiment
 (the stability gap, the tutorial, the Fisher study) appends its own, drawing its figures where its runs exist.
 """
+import functools
 import os
 import shlex
 from dataclasses import dataclass, field
 
-from cli.stamp import problem_stamp
+from cli.stamp import problem_stamp, stream_stamp
 from sweep import paper
-from sweep.catalogue import GRIDS, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS
+from sweep.catalogue import GRIDS, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, method
 from sweep.plan import method_tokens, try_parse
 from sweep.published import CHOSEN, CHOSEN_FROMP_BUDGET, CHOSEN_SOURCE, GRID_SEED, PROTOCOLS, figure
 from sweep.stored import inspect
@@ -29,9 +30,11 @@ class Store:
         self.dir = results_dir
         self.names = {n[:-len(".json")] for n in os.listdir(results_dir) if n.endswith(".json")}
 
-    def holds(self, prefix):
-        """Whether any result's stamp starts with `prefix` (a problem with no runs is pending without parsing)."""
-        return any(n.startswith(prefix) for n in self.names)
+    def holds(self, prefix, seeds=None):
+        """Whether any result's stamp starts with `prefix` (and ends with one of `seeds`): a problem without runs
+        is pending without parsing the options of each of its cells (milliseconds each)."""
+        ends = None if seeds is None else tuple(f"-s{s}" for s in seeds)
+        return any(n.startswith(prefix) and (ends is None or n.endswith(ends)) for n in self.names)
 
     def accuracy(self, stamp, args):
         """The average accuracy of the finished run `stamp` (made with options `args`), or None."""
@@ -47,6 +50,8 @@ class Cell:
     published: str = ""
     verdict: str = ""
     note: str = ""          # a pending cell: the key of the command that fills it
+    values: list = field(default=None, compare=False, repr=False)   # our accuracies (fractions), for the chart
+    figure: object = field(default=None, compare=False, repr=False)  # the published sweep.published.Figure
 
 
 @dataclass
@@ -72,6 +77,7 @@ def _command(prog, experiment, scenario, seeds, flags, names=()):
                                   chosen]))
 
 
+@functools.lru_cache(maxsize=None)
 def _base(experiment, scenario, task_free=False):
     protocol = PROTOCOLS[(task_free, experiment)]
     args, _ = try_parse([f"--experiment={experiment}", f"--scenario={scenario}", *protocol.flags.split(),
@@ -79,28 +85,35 @@ def _base(experiment, scenario, task_free=False):
     return args
 
 
+def _problem(args):
+    """The start of the stamps of this benchmark and scenario's runs (task-free: with the stream)."""
+    return problem_stamp(args) + (f"--{stream_stamp(args)}" if args.task_free else "")
+
+
 def comparison_cell(store, experiment, scenario, name, task_free=False):
     """Ours over the paper's seeds, the published figure and the verdict; None if the paper's comparison has no
-    such cell (a method of another scenario)."""
+    such cell (a method of another scenario, or one main.py refuses there)."""
+    seeds = PROTOCOLS[(task_free, experiment)].seeds
+    fig = figure(experiment, scenario, name, task_free)
+    published = fig.text() if fig else paper.NO_VALUE
+    if not store.holds(_problem(_base(experiment, scenario, task_free)), seeds):
+        entry = method(name, TASK_FREE_METHODS if task_free else PAPER_METHODS)
+        return Cell(PENDING, published, "") if scenario in entry.scenarios else None
     args = paper.paper_args(experiment, scenario, name, task_free)
     if args is None:
         return None
-    seeds = PROTOCOLS[(task_free, experiment)].seeds
     values = []
-    if store.holds(problem_stamp(args)):
-        for seed in seeds:
-            run = paper.with_seed(args, seed)
-            acc = store.accuracy(paper.param_stamp(run), run)
-            if acc is not None:
-                values.append(acc)
-    fig = figure(experiment, scenario, name, task_free)
-    published = fig.text() if fig else paper.NO_VALUE
+    for seed in seeds:
+        run = paper.with_seed(args, seed)
+        acc = store.accuracy(paper.param_stamp(run), run)
+        if acc is not None:
+            values.append(acc)
     if not values:
         return Cell(PENDING, published, "")
     mean, sem = mean_sem(values)
     ours = f"{100 * mean:.2f}" + ("" if len(values) < 2 else f" +- {100 * sem:.2f}")
     ours += f" ({len(values)} of {len(seeds)} seeds)"
-    return Cell(ours, published, paper.verdict(values, fig) if fig else paper.NONE)
+    return Cell(ours, published, paper.verdict(values, fig) if fig else paper.NONE, values=values, figure=fig)
 
 
 def comparison(title, experiment, task_free=False, text=""):
@@ -130,7 +143,8 @@ def comparison(title, experiment, task_free=False, text=""):
                 flags = " ".join(dict.fromkeys(" ".join(protocol.flags_of(s, n) for n in names).split()))
                 table.commands[s] = _command(prog, experiment, s, protocol.seeds, flags,
                                              names if len(names) < cells[s] else ())
-        return Part(title, text, [table])
+        return Part(title, text, [table], [chart(title, table, i) for i in range(1, len(table.header))
+                                           if any(getattr(r[i], "values", None) for r in table.rows)])
     return build
 
 
@@ -152,9 +166,9 @@ def _grid_points(experiment, scenario, grid, task_free):
 def grid_cell(store, experiment, scenario, grid, chosen, task_free=False):
     """Our grid's best value (None counted as the value 0, as the paper's read-out) beside the paper's choice."""
     theirs = f"{chosen:g}"
-    none = paper.paper_args(experiment, scenario, "None", task_free)
-    if none is None or not store.holds(problem_stamp(none)):
+    if not store.holds(_problem(_base(experiment, scenario, task_free)), [GRID_SEED]):
         return Cell(PENDING, theirs, "", scenario)
+    none = paper.paper_args(experiment, scenario, "None", task_free)
     points = [(0, paper.with_seed(none, GRID_SEED))] + _grid_points(experiment, scenario, grid, task_free)
     found = [(v, acc) for v, args in points
              for acc in [store.accuracy(paper.param_stamp(args), args)] if acc is not None]
@@ -255,27 +269,57 @@ COLOURS = {"agrees": "#c8e6c9", "same choice": "#c8e6c9", "differs": "#ffcdd2", 
 
 
 def table_page(part, table):
-    """One table as a pdf page: a cell's colour is its verdict; the commands for its pending cells below."""
+    """One table as a pdf page, drawn as boxes and texts (matplotlib's table lays its cells out again on every draw:
+    seconds per page): a cell's colour is its verdict; the commands for its pending cells below."""
     from matplotlib.figure import Figure
-    texts = [[cell_text(c, "\n") for c in row] for row in table.rows]
-    height = 1.2 + 0.55 * len(texts) + 0.25 * len(table.commands)
+    from matplotlib.patches import Rectangle
+    rows = [table.header] + table.rows
+    row_h, head_h, note_h = 0.5, 0.3, 0.12  # inches
+    height = 0.8 + head_h + row_h * len(table.rows) + note_h * (len(table.commands) + 1)
     fig = Figure(figsize=(11, height))
-    ax = fig.add_subplot()
-    ax.axis("off")
-    ax.set_title(part.title)
-    shown = ax.table(cellText=texts, colLabels=table.header, loc="upper center", cellLoc="center",
-                     colWidths=[0.22] + [0.26] * (len(table.header) - 1))
-    shown.auto_set_font_size(False)
-    shown.set_fontsize(6.5)
-    for (r, c), box in shown.get_celld().items():
-        box.set_height(0.5 / height if r else 0.3 / height)
-        if r and c:
-            cell = table.rows[r - 1][c]
+    fig.suptitle(part.title, y=1 - 0.1 / height, va="top")
+    widths = [0.2] + [0.78 / (len(table.header) - 1)] * (len(table.header) - 1)
+    top = 1 - 0.6 / height
+    for r, row in enumerate(rows):
+        h = (head_h if r == 0 else row_h) / height
+        x = 0.01
+        for c, cell in enumerate(row):
             pending = getattr(cell, "ours", "") == PENDING
-            box.set_facecolor("#eeeeee" if pending else COLOURS.get(getattr(cell, "verdict", ""), "white"))
+            colour = "#eeeeee" if pending else COLOURS.get(getattr(cell, "verdict", ""), "white")
+            fig.add_artist(Rectangle((x, top - h), widths[c], h, transform=fig.transFigure, facecolor=colour,
+                                     edgecolor="grey", linewidth=0.5))
+            fig.text(x + widths[c] / 2, top - h / 2, cell_text(cell, "\n"), ha="center", va="center",
+                     fontsize=6.5, weight="bold" if r == 0 else "normal")
+            x += widths[c]
+        top -= h
     notes = "\n".join(f"[{k}] {c}" for k, c in table.commands.items())
     if notes:
-        fig.text(0.01, 0.01, notes, fontsize=6, family="monospace", va="bottom")
+        fig.text(0.01, 0.1 / height, notes, fontsize=6, family="monospace", va="bottom")
+    return fig
+
+
+def chart(title, table, column):
+    """One scenario of a comparison table as bars (ours, mean +- SEM) with the published figure as a diamond and its
+    agreement range as a black bar, for the cells with runs."""
+    from sweep.plots import new_figure
+    rows = [(r[0], r[column]) for r in table.rows if getattr(r[column], "values", None)]
+    fig, ax = new_figure(f"{title}: {table.header[column]}", "", "average accuracy (%, after all contexts)")
+    label = "published (+- 2 s.e.m. or the figure's tolerance)"
+    for x, (name, cell) in enumerate(rows):
+        mean, sem = mean_sem(cell.values)
+        ax.bar(x, 100 * mean, yerr=0 if len(cell.values) < 2 else 100 * sem, capsize=4,
+               color=COLOURS.get(cell.verdict, "lightgrey"), edgecolor="grey")
+        f = cell.figure
+        if f is not None:
+            low, high = ((f.mean - 2 * f.sem, f.mean + 2 * f.sem) if f.sem is not None
+                         else (f.low - f.tolerance, (f.high or f.low) + f.tolerance))
+            ax.errorbar(x + 0.25, f.mean, yerr=[[f.mean - low], [high - f.mean]], fmt="D", color="black",
+                        capsize=3, label=label)
+            label = None
+    ax.set_xticks(range(len(rows)), [f"{n}\n({len(c.values)} seeds)\n{c.verdict}" for n, c in rows], fontsize=7)
+    ax.set_ylim(0, 105)
+    if any(c.figure for _, c in rows):
+        ax.legend(fontsize="small", loc="upper left")
     return fig
 
 

@@ -114,5 +114,8 @@ def test_report_files_in_seconds(made):
     assert "pending [class]" in md and "- [class] `./compare.py --experiment=splitMNIST --scenario=class" in md
     pypdf = pytest.importorskip("pypdf")
     reader = pypdf.PdfReader(str(made["base"] / "report.pdf"))
-    assert len(reader.pages) == len(reproduction.SECTIONS)
+    parts = made["parts"]
+    assert len(reader.pages) == len(reproduction.SECTIONS) + 3  # a table each; charts: task, class, permMNIST domain
+    assert [len(p.figures) for p in parts] == [2, 0, 1, 0, 0]
     assert "agrees" in reader.pages[0].extract_text() and "differs" in reader.pages[0].extract_text()
+    assert "published" in reader.pages[len(reproduction.SECTIONS) + 1].extract_text()  # the class-IL chart
