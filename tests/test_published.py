@@ -98,3 +98,15 @@ def test_compare_table_csv_and_json_show_the_column(data_dir, tmp_path, capsys):
     row = json.loads(summary.read_text())["rows"][0]
     assert row["published"].startswith("not the paper's protocol") and row["verdict"] == "-"
     assert "published" in summary.with_suffix(".csv").read_text().splitlines()[0]
+
+
+def test_compare_replay_rows_carry_the_column(data_dir, tmp_path, capsys):
+    import compare_replay
+    argv = tiny(data_dir, tmp_path, "--experiment=splitMNIST", "--scenario=class", "--iters=2", "--fc-units=10",
+                "--contexts=2", "--methods=ER", "--budgets=10,100", "--seed=2", "--workers=1")
+    assert compare_replay.main(argv) == 0
+    assert "not the paper's protocol: --contexts=2 (the paper's: --contexts=5)" in capsys.readouterr().out
+    (summary,) = (tmp_path / "results").glob("summaryExactRep-*.json")
+    rows = json.loads(summary.read_text())["rows"]
+    assert [(r["method"], r["budget"]) for r in rows] == [("None", ""), ("Joint", ""), ("ER", 10), ("ER", 100)]
+    assert all(r["verdict"] == "-" and r["published"].startswith("not the paper's protocol") for r in rows)
