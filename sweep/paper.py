@@ -10,7 +10,7 @@ from cli.options import NOT_HYPER, build_parser
 from cli.stamp import param_stamp
 from sweep.catalogue import PAPER_METHODS, TASK_FREE_METHODS, method
 from sweep.plan import method_tokens, runner, try_parse
-from sweep.published import PROTOCOLS, figure
+from sweep.published import CHOSEN, CHOSEN_FROMP_BUDGET, GRID_SEED, PROTOCOLS, figure
 from sweep.summary import mean_sem
 
 MIN_SEEDS = 3
@@ -74,7 +74,11 @@ def difference(args, name, task_free=False, argv=()):
     paper = paper_args(args.experiment, args.scenario, name, task_free)
     if paper is None:
         return f"{name} is not in the paper's {args.scenario}-incremental comparison"
-    paper = with_seed(paper, args.seed)
+    return _first_difference(args, with_seed(paper, args.seed), task_free, argv)
+
+
+def _first_difference(args, paper, task_free, argv):
+    """None if the runs `args` and `paper` have one stamp; else the first option that differs."""
     ours = param_stamp(args)
     if ours == param_stamp(paper):
         return None
@@ -85,6 +89,43 @@ def difference(args, name, task_free=False, argv=()):
         if mine != theirs:
             return f"{_show(flags[dest][0], mine)} (the paper's: {_show(flags[dest][0], theirs)})"
     return f"the run {ours} (the paper's: {param_stamp(paper)})"
+
+
+@functools.lru_cache(maxsize=None)
+def paper_grid_args(experiment, scenario, grid, value, budget=None, task_free=False):
+    """./main.py's options of the paper's grid run of `grid` (a sweep.catalogue.Grid) at `value` (and budget), on
+    the grids' seed; None where the paper has no protocol for the benchmark or main.py refuses it."""
+    protocol = PROTOCOLS.get((task_free, experiment))
+    if protocol is None:
+        return None
+    shared = [f"--experiment={experiment}", f"--scenario={scenario}", *protocol.flags.split()]
+    base, _ = try_parse([*shared, f"--seed={GRID_SEED}"], task_free)
+    if base is None:
+        return None
+    tokens = method_tokens(grid.method, base, value=value, budget=budget)
+    return try_parse([*shared, *tokens, f"--seed={GRID_SEED}"], task_free)[0]
+
+
+def chosen(jobs, grid, budget, task_free=False):
+    """'the paper's choice: 1e+09' to print beside a grid's best value (jobs: its runs, Jobs with `args` and `argv`
+    at grid values), or why it does not compare; '' where the paper gives no choice (a task-free grid, a budget
+    other than FROMP's 100, a benchmark or scenario without one)."""
+    done = [j for j in jobs if j.result is not None]
+    if not done or task_free or (grid.budgets is not None and budget != CHOSEN_FROMP_BUDGET):
+        return ""
+    args = done[0].args
+    value = CHOSEN.get(args.experiment, {}).get((grid.method.name, grid.parameter), {}).get(args.scenario)
+    if value is None:
+        return ""
+    for job in done:
+        if job.seed != GRID_SEED:
+            return f"(the paper's choice is from seed {GRID_SEED}: not comparable)"
+        paper = paper_grid_args(args.experiment, args.scenario, grid, job.key[-1], budget, task_free)
+        problem = "main.py refuses the paper's grid run" if paper is None else \
+            _first_difference(job.args, paper, task_free, job.argv)
+        if problem:
+            return f"(the paper's choice: not comparable, not the paper's protocol: {problem})"
+    return f"(the paper's choice: {value:g})"
 
 
 def verdict(values, fig):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from cli.stamp import problem_stamp, stream_stamp
 from sweep import paper
 from sweep.catalogue import GRIDS, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, method
-from sweep.plan import method_tokens, try_parse
+from sweep.plan import try_parse
 from sweep.published import CHOSEN, CHOSEN_FROMP_BUDGET, CHOSEN_SOURCE, GRID_SEED, PROTOCOLS, figure
 from sweep.stored import inspect
 from sweep.summary import mean_sem
@@ -150,17 +150,10 @@ def comparison(title, experiment, task_free=False, text=""):
 
 def _grid_points(experiment, scenario, grid, task_free):
     """[(value, args of the paper's grid run at that value)] (FROMP: at the paper's budget)."""
-    base = _base(experiment, scenario, task_free)
-    flags = PROTOCOLS[(task_free, experiment)].flags.split()
     budget = CHOSEN_FROMP_BUDGET if grid.budgets is not None else None
-    points = []
-    for value in grid.values_for(experiment):
-        tokens = method_tokens(grid.method, base, value=value, budget=budget)
-        args, _ = try_parse([f"--experiment={experiment}", f"--scenario={scenario}", *flags, *tokens,
-                             f"--seed={GRID_SEED}"], task_free)
-        if args is not None:
-            points.append((value, args))
-    return points
+    points = [(v, paper.paper_grid_args(experiment, scenario, grid, v, budget, task_free))
+              for v in grid.values_for(experiment)]
+    return [(v, args) for v, args in points if args is not None]
 
 
 def grid_cell(store, experiment, scenario, grid, chosen, task_free=False):

@@ -110,3 +110,23 @@ def test_compare_replay_rows_carry_the_column(data_dir, tmp_path, capsys):
     rows = json.loads(summary.read_text())["rows"]
     assert [(r["method"], r["budget"]) for r in rows] == [("None", ""), ("Joint", ""), ("ER", 10), ("ER", 100)]
     assert all(r["verdict"] == "-" and r["published"].startswith("not the paper's protocol") for r in rows)
+
+
+def _grid_job(value, *argv, seed=1, name="EWC", flag="--lambda"):
+    from sweep.plan import Job
+    tokens = [f"--{name.lower()}", f"{flag}={value:g}", *argv]
+    return Job((name, value), seed, tokens, "", "", tokens, args=parse([*tokens, f"--seed={seed}"]), result={})
+
+
+def test_grid_read_out_names_the_papers_choice_only_for_its_protocol():
+    from sweep.catalogue import GRIDS
+    ewc = next(g for g in GRIDS if g.method.name == "EWC")
+    assert paper.chosen([_grid_job(1e9), _grid_job(1e5)], ewc, None) == "(the paper's choice: 1e+09)"
+    assert paper.chosen([_grid_job(1e9, "--iters=100")], ewc, None) == \
+        "(the paper's choice: not comparable, not the paper's protocol: --iters=100 (the paper's: --iters=2000))"
+    assert "from seed 1" in paper.chosen([_grid_job(1e9, seed=2)], ewc, None)
+    assert paper.chosen([_grid_job(1e9)], ewc, None, task_free=True) == ""
+    fromp = next(g for g in GRIDS if g.method.name == "FROMP")
+    job = _grid_job(1000.0, "--budget=100", name="FROMP", flag="--tau")
+    assert paper.chosen([job], fromp, 100) == "(the paper's choice: 1000)"
+    assert paper.chosen([job], fromp, 10) == ""
