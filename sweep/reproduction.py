@@ -162,16 +162,17 @@ def grid_cell(store, experiment, scenario, grid, chosen, task_free=False):
     if not store.holds(_problem(_base(experiment, scenario, task_free)), [GRID_SEED]):
         return Cell(PENDING, theirs, "", scenario)
     none = paper.paper_args(experiment, scenario, "None", task_free)
-    points = [(0, paper.with_seed(none, GRID_SEED))] + _grid_points(experiment, scenario, grid, task_free)
-    found = [(v, acc) for v, args in points
+    points = [("None (0)", 0, paper.with_seed(none, GRID_SEED))]
+    points += [(f"{v:g}", v, args) for v, args in _grid_points(experiment, scenario, grid, task_free)]
+    found = [(label, v, acc) for label, v, args in points
              for acc in [store.accuracy(paper.param_stamp(args), args)] if acc is not None]
     if len(found) < 2:
         return Cell(PENDING, theirs, "", scenario)
-    best = max(found, key=lambda p: p[1])  # the first of equals, as compare_hyperParams.py
-    ours = f"{best[0]:g} ({100 * best[1]:.2f}%; {len(found)} of {len(points)} values)"
+    best = max(found, key=lambda p: p[2])  # the first of equals, as compare_hyperParams.py
+    ours = f"{best[0]} ({100 * best[2]:.2f}%; {len(found)} of {len(points)} values)"
     if len(found) < len(points):
         return Cell(ours, theirs, "partial grid", scenario)
-    return Cell(ours, theirs, "same choice" if best[0] == chosen else "other choice")
+    return Cell(ours, theirs, "same choice" if best[1] == chosen else "other choice")
 
 
 def hyper_parameters(store):
@@ -309,7 +310,8 @@ def chart(title, table, column):
             ax.errorbar(x + 0.25, f.mean, yerr=[[f.mean - low], [high - f.mean]], fmt="D", color="black",
                         capsize=3, label=label)
             label = None
-    ax.set_xticks(range(len(rows)), [f"{n}\n({len(c.values)} seeds)\n{c.verdict}" for n, c in rows], fontsize=7)
+    ax.set_xticks(range(len(rows)), [f"{n.replace(' ', chr(10))}\n({len(c.values)} seeds)\n{c.verdict}"
+                                      for n, c in rows], fontsize=6.5)
     ax.set_ylim(0, 105)
     if any(c.figure for _, c in rows):
         ax.legend(fontsize="small", loc="upper left")

@@ -17,13 +17,13 @@ from utils import io
 def store_run(results, args, accuracy):
     """A complete record of the run `args` whose every context ends at `accuracy` (as train.record writes)."""
     n = args.contexts
-    rows = 1 if args.joint else n
+    rows = 1 if args.joint or args.task_free else n  # one phase: joint training, a task-free stream
     matrix = [[accuracy] * n for _ in range(rows)]
     stamp = param_stamp(args)
     io.write_json(str(results / f"{stamp}.json"), {
         "stamp": stamp, "record": "training", "status": "finished", "options": vars(args), "device": "cpu",
         "threads": 1, "versions": {"torch": "x"}, "accuracy_matrix": matrix, "seconds": {"total": 1.0},
-        **summarise(matrix)})
+        **summarise(matrix), **({"conv_bias": True} if args.depth > 0 else {})})
 
 
 def paper_run(experiment, scenario, name, seed, task_free=False):
