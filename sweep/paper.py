@@ -19,31 +19,40 @@ NO_VALUE = "no published value"
 AGREES, DIFFERS, TOO_FEW, NONE = "agrees", "differs", "too few seeds", "-"
 
 
-@functools.lru_cache(maxsize=None)
-def paper_args(experiment, scenario, name, task_free=False):
-    """./main.py's options of the paper's run of method `name` (seed: the paper's first), or None where the paper
-    has no protocol for the benchmark or main.py refuses it (a method not run in that scenario)."""
+def _paper_run(experiment, scenario, task_free, seed, tokens_of):
+    """./main.py's options of the paper's command on this benchmark and scenario, with the method's tokens
+    (tokens_of(the shared options parsed)); None where the paper has no protocol for it or main.py refuses it."""
     protocol = PROTOCOLS.get((task_free, experiment))
     if protocol is None:
         return None
-    seed = f"--seed={protocol.seeds[0]}"
+    seed = f"--seed={protocol.seeds[0] if seed is None else seed}"
     shared = [f"--experiment={experiment}", f"--scenario={scenario}", *protocol.flags.split()]
     base, _ = try_parse([*shared, seed], task_free)
+    tokens = None if base is None else tokens_of(base, protocol)
+    return None if tokens is None else try_parse([*shared, *tokens, seed], task_free)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def paper_args(experiment, scenario, name, task_free=False):
+    """./main.py's options of the paper's run of method `name` (seed: the paper's first), or None where the paper
+    has no protocol for the benchmark or does not run the method in this scenario."""
     entry = method(name, TASK_FREE_METHODS if task_free else PAPER_METHODS)
-    if base is None or scenario not in entry.scenarios:
+    if scenario not in entry.scenarios:
         return None
-    tokens = method_tokens(entry, base, **PAPER_FORMAT) + protocol.flags_of(scenario, name).split()
-    return try_parse([*shared, *tokens, seed], task_free)[0]
+    return _paper_run(experiment, scenario, task_free, None, lambda base, protocol: (
+        method_tokens(entry, base, **PAPER_FORMAT) + protocol.flags_of(scenario, name).split()))
+
+
+@functools.lru_cache(maxsize=None)
+def paper_grid_args(experiment, scenario, grid, value, budget=None, task_free=False):
+    """./main.py's options of the paper's grid run of `grid` (a sweep.catalogue.Grid) at `value` (and budget), on
+    the grids' seed; None where the paper has no protocol for the benchmark or main.py refuses it."""
+    return _paper_run(experiment, scenario, task_free, GRID_SEED,
+                      lambda base, protocol: method_tokens(grid.method, base, value=value, budget=budget))
 
 
 def with_seed(args, seed):
     return argparse.Namespace(**{**vars(args), "seed": seed})
-
-
-def paper_stamp(experiment, scenario, name, seed, task_free=False):
-    """The stamp (the result file's name) of the paper's run of `name` with this seed; None if there is none."""
-    args = paper_args(experiment, scenario, name, task_free)
-    return None if args is None else param_stamp(with_seed(args, seed))
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,21 +98,6 @@ def _first_difference(args, paper, task_free, argv):
         if mine != theirs:
             return f"{_show(flags[dest][0], mine)} (the paper's: {_show(flags[dest][0], theirs)})"
     return f"the run {ours} (the paper's: {param_stamp(paper)})"
-
-
-@functools.lru_cache(maxsize=None)
-def paper_grid_args(experiment, scenario, grid, value, budget=None, task_free=False):
-    """./main.py's options of the paper's grid run of `grid` (a sweep.catalogue.Grid) at `value` (and budget), on
-    the grids' seed; None where the paper has no protocol for the benchmark or main.py refuses it."""
-    protocol = PROTOCOLS.get((task_free, experiment))
-    if protocol is None:
-        return None
-    shared = [f"--experiment={experiment}", f"--scenario={scenario}", *protocol.flags.split()]
-    base, _ = try_parse([*shared, f"--seed={GRID_SEED}"], task_free)
-    if base is None:
-        return None
-    tokens = method_tokens(grid.method, base, value=value, budget=budget)
-    return try_parse([*shared, *tokens, f"--seed={GRID_SEED}"], task_free)[0]
 
 
 def chosen(jobs, grid, budget, task_free=False):

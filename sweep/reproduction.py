@@ -10,7 +10,7 @@ import os
 import shlex
 from dataclasses import dataclass, field
 
-from cli.stamp import problem_stamp, stream_stamp
+from cli.stamp import param_stamp, problem_stamp, stream_stamp
 from sweep import paper
 from sweep.catalogue import GRIDS, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, method
 from sweep.plan import try_parse
@@ -105,7 +105,7 @@ def comparison_cell(store, experiment, scenario, name, task_free=False):
     values = []
     for seed in seeds:
         run = paper.with_seed(args, seed)
-        acc = store.accuracy(paper.param_stamp(run), run)
+        acc = store.accuracy(param_stamp(run), run)
         if acc is not None:
             values.append(acc)
     if not values:
@@ -165,7 +165,7 @@ def grid_cell(store, experiment, scenario, grid, chosen, task_free=False):
     points = [("None (0)", 0, paper.with_seed(none, GRID_SEED))]
     points += [(f"{v:g}", v, args) for v, args in _grid_points(experiment, scenario, grid, task_free)]
     found = [(label, v, acc) for label, v, args in points
-             for acc in [store.accuracy(paper.param_stamp(args), args)] if acc is not None]
+             for acc in [store.accuracy(param_stamp(args), args)] if acc is not None]
     if len(found) < 2:
         return Cell(PENDING, theirs, "", scenario)
     best = max(found, key=lambda p: p[2])  # the first of equals, as compare_hyperParams.py
