@@ -5,7 +5,6 @@ fills it. It reads only the result files of the paper's runs (found by their sta
 SECTIONS is the extension point: a function (Store) -> Part per section, in the report's order; a later experiment
 (the stability gap, the tutorial, the Fisher study) appends its own, drawing its figures where its runs exist.
 """
-import functools
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -13,7 +12,6 @@ from dataclasses import dataclass, field
 from cli.stamp import param_stamp, problem_stamp, stream_stamp
 from sweep import paper
 from sweep.catalogue import GRIDS, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, method
-from sweep.plan import try_parse
 from sweep.published import CHOSEN, CHOSEN_FROMP_BUDGET, CHOSEN_SOURCE, GRID_SEED, PROTOCOLS, figure
 from sweep.stored import inspect
 from sweep.summary import mean_sem
@@ -77,17 +75,12 @@ def _command(prog, experiment, scenario, seeds, flags, names=()):
                                   chosen]))
 
 
-@functools.lru_cache(maxsize=None)
-def _base(experiment, scenario, task_free=False):
-    protocol = PROTOCOLS[(task_free, experiment)]
-    args, _ = try_parse([f"--experiment={experiment}", f"--scenario={scenario}", *protocol.flags.split(),
-                         f"--seed={protocol.seeds[0]}"], task_free)
-    return args
-
-
-def _problem(args):
-    """The start of the stamps of this benchmark and scenario's runs (task-free: with the stream)."""
-    return problem_stamp(args) + (f"--{stream_stamp(args)}" if args.task_free else "")
+def _held(store, experiment, scenario, task_free, seeds):
+    """Whether the store holds runs of this benchmark and scenario (task-free: the paper's stream) with one of
+    `seeds`: the start of the stamp of the paper's run of None."""
+    args = paper.paper_args(experiment, scenario, "None", task_free)
+    return args is not None and store.holds(
+        problem_stamp(args) + (f"--{stream_stamp(args)}" if task_free else ""), seeds)
 
 
 def comparison_cell(store, experiment, scenario, name, task_free=False):
@@ -96,7 +89,7 @@ def comparison_cell(store, experiment, scenario, name, task_free=False):
     seeds = PROTOCOLS[(task_free, experiment)].seeds
     fig = figure(experiment, scenario, name, task_free)
     published = fig.text() if fig else paper.NO_VALUE
-    if not store.holds(_problem(_base(experiment, scenario, task_free)), seeds):
+    if not _held(store, experiment, scenario, task_free, seeds):
         entry = method(name, TASK_FREE_METHODS if task_free else PAPER_METHODS)
         return Cell(PENDING, published, "") if scenario in entry.scenarios else None
     args = paper.paper_args(experiment, scenario, name, task_free)
@@ -159,7 +152,7 @@ def _grid_points(experiment, scenario, grid, task_free):
 def grid_cell(store, experiment, scenario, grid, chosen, task_free=False):
     """Our grid's best value (None counted as the value 0, as the paper's read-out) beside the paper's choice."""
     theirs = f"{chosen:g}"
-    if not store.holds(_problem(_base(experiment, scenario, task_free)), [GRID_SEED]):
+    if not _held(store, experiment, scenario, task_free, [GRID_SEED]):
         return Cell(PENDING, theirs, "", scenario)
     none = paper.paper_args(experiment, scenario, "None", task_free)
     points = [("None (0)", 0, paper.with_seed(none, GRID_SEED))]
