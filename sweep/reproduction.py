@@ -91,7 +91,7 @@ def comparison_cell(store, experiment, scenario, name, task_free=False):
     published = fig.text() if fig else paper.NO_VALUE
     if not _held(store, experiment, scenario, task_free, seeds):
         entry = method(name, TASK_FREE_METHODS if task_free else PAPER_METHODS)
-        return Cell(PENDING, published, "") if scenario in entry.scenarios else None
+        return Cell(PENDING, published, "", values=[]) if scenario in entry.scenarios else None
     args = paper.paper_args(experiment, scenario, name, task_free)
     if args is None:
         return None
@@ -102,7 +102,7 @@ def comparison_cell(store, experiment, scenario, name, task_free=False):
         if acc is not None:
             values.append(acc)
     if not values:
-        return Cell(PENDING, published, "")
+        return Cell(PENDING, published, "", values=[])
     mean, sem = mean_sem(values)
     ours = f"{100 * mean:.2f}" + ("" if len(values) < 2 else f" +- {100 * sem:.2f}")
     ours += f" ({len(values)} of {len(seeds)} seeds)"
@@ -127,8 +127,9 @@ def comparison(title, experiment, task_free=False, text=""):
                     continue
                 cells[s] += 1
                 if cell.ours == PENDING:
-                    pending[s].append(m.name)
                     cell.note = s
+                if cell.ours == PENDING or len(cell.values) < len(protocol.seeds):  # the command completes it too
+                    pending[s].append(m.name)
                 row.append(cell)
             table.rows.append(row)
         for s, names in pending.items():
@@ -228,8 +229,8 @@ def counts(parts):
             for row in table.rows:
                 for cell in row[1:]:
                     if isinstance(cell, Cell):
-                        key = cell.verdict or (PENDING if cell.ours == PENDING else "no published value")
-                        key = PENDING if cell.ours == PENDING else key
+                        key = PENDING if cell.ours == PENDING else cell.verdict
+                        key = paper.NO_VALUE if key == paper.NONE else key
                         found[key] = found.get(key, 0) + 1
     return found
 
@@ -241,7 +242,8 @@ def markdown(parts, results_dir):
              "done), the published figure, the verdict: *agrees* (within 2 combined standard errors, or within "
              "the tolerance of a value read from a figure), *differs*, *too few seeds* (fewer than "
              f"{paper.MIN_SEEDS}). Accuracies in %. A *pending* cell has no run of the paper's protocol yet: the "
-             "command under its table fills it.", ""]
+             "command under its table marked with its key fills it (and completes the cells with fewer seeds than "
+             "the paper's; stored runs are reused).", ""]
     for part in parts:
         lines += [f"## {part.title}", ""] + ([part.text, ""] if part.text else [])
         for table in part.tables:
