@@ -85,4 +85,7 @@ if [ -n "$PLAN" ]; then
   experiments "$@" | python3 plan_all.py
 else
   experiments "$@"
+  results=  # the report reads the folder the runs went to (given as --results-dir=...)
+  for option in "$@"; do case "$option" in --results-dir=*) results="$option" ;; esac; done
+  ./report.py $results  # every stored result -> store/report.md and store/report.pdf (seconds; it trains nothing)
 fi

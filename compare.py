@@ -4,7 +4,8 @@
     ./compare.py --experiment=splitMNIST --scenario=task --seed=2 --n-seeds=20 [any option of ./main.py]
 
 Every run's result is <results-dir>/<stamp>.json (reused when complete and made the same way, so a stopped sweep
-resumes; see sweep/stored.py). Prints a table (mean +- SEM of the average accuracy per method) and writes
+resumes; see sweep/stored.py). Prints a table (mean +- SEM of the average accuracy per method, beside the
+published figure and a verdict where the runs follow the paper's protocol: sweep/paper.py) and writes
 <plot-dir>/summary-<problem>-s<seeds>-<hash>.pdf (bar chart; accuracy on the contexts so far vs number of contexts
 learned) and <results-dir>/summary-<problem>-s<seeds>-<hash>.csv/.json, named by the runs they cover.
 """

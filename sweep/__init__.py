@@ -7,7 +7,9 @@
     execute    running them: here, in a process pool, on Ray      summary    statistics and table files
     plots      the pdf pages                                      cost       what runs cost before they run
     preview    --plan                                             progress   the sweep's progress bar
-    stored     reusable results and claims on them                 curves     kind: continual-evaluation curves
+    stored     reusable results and claims on them                published  the paper's figures, protocol, choices
+    paper      the paper's protocol and the verdict               reproduction  ./report.py's tables and pdf
+    curves     kind: continual-evaluation curves
 """
 from sweep.catalogue import (DROP_HELP, PAPER_METHODS, SCENARIOS, TASK_FREE_METHODS, Grid, Method,  # noqa: F401
                              applies, method)

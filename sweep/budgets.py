@@ -3,6 +3,7 @@ horizontal lines: a table of mean +- SEM per method and budget, and a pdf (accur
 for budgets (the largest it runs, tuned flags per budget) come from its catalogue entry."""
 from dataclasses import dataclass
 
+from sweep import paper
 from sweep.catalogue import applies
 from sweep.execute import run_all
 from sweep.plan import number_list, check_methods, method_jobs, setup
@@ -51,13 +52,15 @@ class BudgetSweep(Sweep):
         for method, jobs in references:
             acc = accuracies(jobs).get((method.name,))
             if acc:
-                rows.append({"method": method.name, "budget": "", "n": len(acc), **_stats(acc)})
+                rows.append({"method": method.name, "budget": "", "n": len(acc), **_stats(acc),
+                             **_published(jobs, (method.name,), method.name)})
         for method, used, jobs in lines:
             acc = accuracies(jobs)
             for budget in used:
                 if (method.name, budget) in acc:
                     a = acc[(method.name, budget)]
-                    rows.append({"method": method.name, "budget": budget, "n": len(a), **_stats(a)})
+                    rows.append({"method": method.name, "budget": budget, "n": len(a), **_stats(a),
+                                 **_published(jobs, (method.name, budget), method.name)})
         return conclude(s, "summaryExactRep", rows, every, failed, lambda: print_table(rows, args),
                         lambda pages: plot(pages, rows, [m for m, _ in references], [m for m, _, _ in lines], args))
 
@@ -67,11 +70,19 @@ def _stats(values):
     return {"mean": mean, "sem": sem}
 
 
+def _published(jobs, key, name):
+    """The published column of one row (sweep.paper): the paper's figure applies at its own budget only."""
+    done = [j for j in jobs if j.key == key and j.result is not None]
+    return paper.compare([(j.args, j.argv, j.result["average_accuracy"]) for j in done], name)
+
+
 def print_table(rows, args):
     print("\n" + "#" * 60 + f"\nMEMORY BUDGETS: {title_of(args)}\n" + "#" * 60)
+    print(f"{'':17s} {'ours':22s} {'published':24s} verdict")
     for row in rows:
-        sem = "" if row["n"] < 2 else f"  (+/- {100 * row['sem']:.2f})"
-        print(f"{row['method']:10s} {str(row['budget']):>6s}  {100 * row['mean']:.2f}{sem},  n={row['n']}")
+        sem = "" if row["n"] < 2 else f" +- {100 * row['sem']:.2f}"
+        ours = f"{100 * row['mean']:.2f}{sem}, n={row['n']}"
+        print(f"{row['method']:10s} {str(row['budget']):>6s} {ours:22s} {row['published']:24s} {row['verdict']}")
 
 
 def plot(pages, rows, references, methods, args):
@@ -82,6 +93,10 @@ def plot(pages, rows, references, methods, args):
         err = [0 if math.isnan(r["sem"]) else r["sem"] for r in mine]
         ax.errorbar([r["budget"] for r in mine], [r["mean"] for r in mine], yerr=err, marker="o", capsize=3,
                     label=method.name, color=method.color)
+        marked = [r for r in mine if r.get("published_mean") is not None]
+        if marked:
+            ax.scatter([r["budget"] for r in marked], [r["published_mean"] for r in marked], marker="D",
+                       color=method.color, edgecolor="black", zorder=3, label=f"{method.name}: published")
     for method in references:
         for r in rows:
             if r["method"] == method.name and r["budget"] == "":

@@ -3,6 +3,7 @@ accuracy per method, and write the table and a pdf (bar chart; accuracy on the c
 for task-free runs, vs what was learned)."""
 from dataclasses import dataclass
 
+from sweep import paper
 from sweep.catalogue import applies
 from sweep.execute import run_all
 from sweep.plan import check_methods, check_owned, method_jobs, setup
@@ -61,7 +62,9 @@ def summarise(groups, task_free=False):
         mean, sem = mean_sem(accs)
         rows.append({"method": method.name, "flags": " ".join(jobs[0].tokens),
                      "n": len(done), "mean": mean, "sem": sem, "seeds": [j.seed for j in done], "values": accs,
-                     "color": method.color})
+                     "color": method.color,
+                     **paper.compare([(j.args, j.argv, j.result["average_accuracy"]) for j in done], method.name,
+                                     task_free)})
         per_seed = [stream_curve(j.result) if task_free else so_far_curve(j.result["accuracy_matrix"])
                     for j in done]
         x = per_seed[0][0]
@@ -74,14 +77,26 @@ def summarise(groups, task_free=False):
 
 
 def print_table(rows, groups, args, n_seeds):
+    """Ours (mean +- SEM, seeds) beside the published figure and the verdict (sweep.paper)."""
     ruled = {m.name for m, _ in groups if m.rule_below}
     print("\n" + "#" * 60 + f"\nSUMMARY RESULTS: {title_of(args)}\n" + "#" * 60)
+    print(f"{'':27s} {'ours':22s} {'published':24s} verdict")
     for i, row in enumerate(rows):
-        sem = "" if row["n"] < 2 else f"  (+/- {100 * row['sem']:.2f})"
-        print(f"{row['method']:27s} {100 * row['mean']:.2f}{sem},  n={row['n']}")
+        sem = "" if row["n"] < 2 else f" +- {100 * row['sem']:.2f}"
+        ours = f"{100 * row['mean']:.2f}{sem}, n={row['n']}"
+        print(f"{row['method']:27s} {ours:22s} {row['published']:24s} {row['verdict']}")
         if row["method"] in ruled and i + 1 < len(rows):
             print("=" * 60)
     print("#" * 60)
+
+
+def published_markers(ax, x, rows):
+    """A black diamond at the published figure on each bar that has one (rows of the paper's protocol)."""
+    marked = [(i, r["published_mean"]) for i, r in zip(x, rows) if r.get("published_mean") is not None]
+    if marked:
+        ax.scatter([i for i, _ in marked], [m for _, m in marked], marker="D", color="black", zorder=3,
+                   label="published")
+        ax.legend(fontsize="small")
 
 
 def plot(pages, rows, curves, args, task_free=False, z=1):
@@ -94,6 +109,7 @@ def plot(pages, rows, curves, args, task_free=False, z=1):
     x = np.arange(len(rows))
     yerr = [0 if np.isnan(r["sem"]) else z * r["sem"] for r in rows]
     ax.bar(x, [r["mean"] for r in rows], yerr=yerr, capsize=4, color=[r["color"] for r in rows])
+    published_markers(ax, x, rows)
     ax.set_xticks(x, [r["method"] for r in rows], rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     save_page(pages, fig)

@@ -3,6 +3,7 @@ baseline None, which the paper counts as the value 0: the accuracy at every valu
 (accuracy vs value, one page per method)."""
 from dataclasses import dataclass, replace
 
+from sweep import paper
 from sweep.catalogue import applies, method
 from sweep.execute import run_all
 from sweep.plan import check_methods, method_jobs, number_list, setup
@@ -65,7 +66,7 @@ class GridSearch(Sweep):
         base_mean = mean_sem(base_acc)[0] if base_acc else float("nan")
         rows = [{"method": "None", "parameter": "", "budget": "", "value": 0, "n": len(base_acc or []),
                  "mean": base_mean}] if base_acc else []
-        reports = []  # (grid, budget, [(value, mean accuracy)])
+        reports = []  # (grid, budget, [(value, mean accuracy)], the paper's choice beside ours)
         for grid, budget, values, jobs in curves:
             acc = accuracies(jobs)
             points = []
@@ -76,7 +77,7 @@ class GridSearch(Sweep):
                     rows.append({"method": grid.method.name, "parameter": grid.parameter,
                                  "budget": "" if budget is None else budget, "value": v, "n": len(a),
                                  "mean": points[-1][1]})
-            reports.append((grid, budget, points))
+            reports.append((grid, budget, points, paper.chosen(jobs, grid, budget, self.task_free)))
         return conclude(s, "hyperParams", rows, every, failed,
                         lambda: [report(*r, base_mean) for r in reports],
                         lambda pages: plot(pages, curves, rows, base_mean, args))
@@ -86,15 +87,16 @@ def key(grid, budget, value):
     return (grid.method.name, value) if grid.budgets is None else (grid.method.name, budget, value)
 
 
-def report(grid, budget, points, base_mean):
-    """The paper's read-out: the grid with None as value 0 in front, and the best of them."""
+def report(grid, budget, points, chosen, base_mean):
+    """The paper's read-out: the grid with None as value 0 in front, and the best of them (and the paper's choice,
+    sweep.paper.chosen)."""
     if not points:
         return
     ext = [(0, base_mean)] + points
     best = max(ext, key=lambda p: (p[1], -ext.index(p)))
     title = grid.method.name + ("" if budget is None else f" (budget={budget})")
     print(f"\n{title}\n param list ({grid.parameter}): {[p[0] for p in ext]}\n  {[round(p[1], 4) for p in ext]}")
-    print(f"---> {grid.parameter} = {best[0]:g}     --    {100 * best[1]:.2f}")
+    print(f"---> {grid.parameter} = {best[0]:g}     --    {100 * best[1]:.2f}   {chosen}".rstrip())
 
 
 def plot(pages, curves, rows, base_mean, args):

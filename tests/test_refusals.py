@@ -293,6 +293,14 @@ def malformed_cifar(batch=None, archive=None):
     return setup
 
 
+REPORT = [
+    row("report.py", ["--results-dir={tmp}/none"], 2, "/none: no such folder", base=no_base),
+    row("report.py", ["--bogus"], 2, "unrecognized arguments: --bogus", base=no_base),
+    row("report.py", ["--results-dir={tmp}", "--out-dir={tmp}/file"], 1, "could not write", base=no_base,
+        setup=file_in_the_way, id="report.py output folder is a file"),
+]
+
+
 SHORT = ["--iters", "1", "--contexts", "2", "--no-save"]
 CIFAR_SMALL = [*SHORT, "--experiment=CIFAR10", "--channels=2", "--fc-units=10"]
 DATA = [row("main.py", SHORT, 1, "MNIST", setup=malformed_mnist(*v), id=f"MNIST {k}")
@@ -317,7 +325,7 @@ def outcome(script, argv, capsys, proc):
 
 
 @pytest.mark.parametrize("script,flags,code,message,base,setup,check,proc,stdout",
-                         MAIN + GEN_CLASSIFIER + TASK_FREE + PRETRAIN + SWEEPS + OUTPUTS + DATA)
+                         MAIN + GEN_CLASSIFIER + TASK_FREE + PRETRAIN + SWEEPS + REPORT + OUTPUTS + DATA)
 def test_refusal_is_one_line(data_dir, tmp_path, capsys, monkeypatch, script, flags, code, message, base, setup,
                              check, proc, stdout):
     data = (setup(data_dir, tmp_path, monkeypatch) if setup else None) or data_dir

@@ -530,7 +530,7 @@ def test_sigterm_stops_a_sweep_like_ctrl_c_exit_143(data_dir, tmp_path):
 SCRIPTS = ["main.py", "main_task_free.py", "main_pretrain.py", "plan_all.py", "compare.py", "compare_replay.py",
            "compare_hyperParams.py", "compare_task_free.py", "compare_hyperParams_task_free.py",
            "ICLRblogpost/compare_FI.py", "NeurIPStutorial/compare_for_tutorial.py",
-           "StabilityGap/stability_gap_example.py"]
+           "StabilityGap/stability_gap_example.py", "report.py"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
