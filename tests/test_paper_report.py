@@ -119,7 +119,24 @@ def test_report_files_in_seconds(made):
     pypdf = pytest.importorskip("pypdf")
     reader = pypdf.PdfReader(str(made["base"] / "report.pdf"))
     parts = made["parts"]
-    assert len(reader.pages) == len(reproduction.SECTIONS) + 3  # a table each; charts: task, class, permMNIST domain
-    assert [len(p.figures) for p in parts] == [2, 0, 1, 0, 0]
+    tables = sum(len(p.tables) for p in parts)
+    assert tables == len(reproduction.SECTIONS) - 1  # one each (the later experiments': no summaries here)
+    assert len(reader.pages) == tables + 3  # and the charts: task, class, permMNIST domain
+    assert [len(p.figures) for p in parts] == [2, 0, 1, 0, 0, 0]
     assert "agrees" in reader.pages[0].extract_text() and "differs" in reader.pages[0].extract_text()
-    assert "published" in reader.pages[len(reproduction.SECTIONS) + 1].extract_text()  # the class-IL chart
+    assert "published" in reader.pages[tables + 1].extract_text()  # the class-IL chart
+
+
+def test_later_experiments_show_their_newest_summary_or_the_command(tmp_path):
+    io.write_json(str(tmp_path / "stability_gap_example-rotMNIST3-r0_80_160-domain-s0-aaaa.json"), {"runs": [], "rows": [
+        {"method": "Incremental Joint", "switch": 500, "context": 1, "n": 2, "before": 0.9, "minimum": 0.8,
+         "depth": 0.1, "minimum_at": 70.0, "recovered_after": None, "recovered_runs": 0}]})
+    io.write_json(str(tmp_path / "FI-splitMNIST5-task-s1-bbbb.json"), {"runs": [], "rows": [
+        {"method": "None", "lambda": "", "n": 1, "mean": 0.8, "sem": None, "best": False, "fisher_seconds": None},
+        {"method": "EXACT", "lambda": 100.0, "n": 1, "mean": 0.9, "sem": None, "best": False, "fisher_seconds": 3.0},
+        {"method": "EXACT", "lambda": 1e5, "n": 1, "mean": 0.99, "sem": None, "best": True, "fisher_seconds": 3.5}]})
+    part = reproduction.later_experiments(reproduction.Store(str(tmp_path)))
+    gap, fisher = part.tables
+    assert gap.rows == [["Incremental Joint", "500", "1", "90.00", "80.00", "10.00", "never", "2"]]
+    assert [row[:3] for row in fisher.rows] == [["None", "", "80.00 (n=1)"], ["EXACT", "100000.0", "99.00 (n=1)"]]
+    assert "tutorial" in part.text and "pending" in part.text and "compare_for_tutorial.py --seed=2" in part.text
