@@ -178,4 +178,5 @@ def test_a_new_sweep_script_is_one_file(data_dir, tmp_path):
     assert "compare_new.py" in r.stdout and re.search(r"^all: 4 runs in 1 sweeps, 0 done, 4 to run", r.stdout, re.M)
     r = subprocess.run([sys.executable, os.path.join(ROOT, "plan_all.py")], input="./main.py --plan\n", cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "./main.py: not a sweep script (found: compare.py, " in r.stderr
+    assert r.returncode == 2 and "./main.py: not a sweep script (found: " in r.stderr
+    assert ", compare.py, " in r.stderr and "StabilityGap/stability_gap_example.py" in r.stderr
