@@ -198,12 +198,13 @@ def hyper_parameters(store):
                 "the value 0), its accuracy and how much of the grid is done.", [table])
 
 
-LATER = [  # (title, summary-file prefix, the command that makes one, its columns: (header, row -> text))
+LATER = [  # (title, summary-file prefix, the command that makes one, which rows to show, its columns: (header,
+    #          row -> text))
     ("NeurIPS 2022 tutorial (NeurIPStutorial/compare_for_tutorial.py)", "tutorialplots-",
      "python3 NeurIPStutorial/compare_for_tutorial.py --seed=2 --n-seeds=20 --experiment=splitMNIST --scenario=class",
-     [("method", lambda r: r["method"]), ("ours", lambda r: _pm(r["mean"], r["sem"], r["n"]))]),
+     lambda r: True, [("method", lambda r: r["method"]), ("ours", lambda r: _pm(r["mean"], r["sem"], r["n"]))]),
     ("Stability gap (StabilityGap/stability_gap_example.py)", "stability_gap_example-",
-     "python3 StabilityGap/stability_gap_example.py",
+     "python3 StabilityGap/stability_gap_example.py", lambda r: True,
      [("method", lambda r: r["method"]), ("switch", lambda r: str(r["switch"])),
       ("context", lambda r: str(r["context"])), ("before", lambda r: f"{100 * r['before']:.2f}"),
       ("lowest", lambda r: f"{100 * r['minimum']:.2f}"), ("depth", lambda r: f"{100 * r['depth']:.2f}"),
@@ -211,6 +212,7 @@ LATER = [  # (title, summary-file prefix, the command that makes one, its column
        else f"{r['recovered_after']:.0f} iterations"), ("seeds", lambda r: str(r["n"]))]),
     ("Fisher Information study (ICLRblogpost/compare_FI.py)", "FI-",
      "python3 ICLRblogpost/compare_FI.py --seed=1 --n-seeds=30 --experiment=splitMNIST --scenario=task",
+     lambda r: r["method"] == "None" or r.get("best"),  # (None, and each variant at its best lambda)
      [("variant", lambda r: r["method"]), ("best lambda", lambda r: f"{r['lambda']}" if r["lambda"] != "" else ""),
       ("ours", lambda r: _pm(r["mean"], r["sem"], r["n"])),
       ("Fisher s per run", lambda r: "" if r.get("fisher_seconds") is None else f"{r['fisher_seconds']:.2f}")]),
@@ -225,15 +227,13 @@ def later_experiments(store):
     """The later experiments' summaries (the newest summary file of each in the results folder), or the command
     that makes one. Their runs have no published figures to set beside them."""
     tables, missing = [], []
-    for title, prefix, command, columns in LATER:
+    for title, prefix, command, keep, columns in LATER:
         found = sorted((n for n in store.names if n.startswith(prefix)),
                        key=lambda n: os.path.getmtime(os.path.join(store.dir, n + ".json")))
         if not found:
             missing.append(f"{title}: pending; `{command}` makes it.")
             continue
-        rows = io.read_json(os.path.join(store.dir, found[-1] + ".json"))["rows"]
-        if prefix == "FI-":
-            rows = [r for r in rows if r["method"] == "None" or r.get("best")]
+        rows = [r for r in io.read_json(os.path.join(store.dir, found[-1] + ".json"))["rows"] if keep(r)]
         tables.append(Table([f"{title}: {found[-1]}"] + [h for h, _ in columns[1:]],
                             [[get(r) for _, get in columns] for r in rows]))
     return Part("The paper's code's later experiments", " ".join(missing), tables)
