@@ -23,7 +23,7 @@ from cli.stamp import param_stamp  # noqa: E402
 from train.experiment import run  # noqa: E402
 
 METHODS = {"None": [], "DGR": ["--replay=generative"], "BI-R": ["--brain-inspired"],
-           "Generative Classifier": ["--gen-classifier", "--eval-s=50"]}
+           "Generative Classifier": ["--gen-classifier", "--gc-compare", "--eval-s=50"]}
 
 
 def seconds_per_100(flags, iters, threads, out):

@@ -50,7 +50,8 @@ MAIN = {  # name -> ./main.py options
     "DGR-distill": "--scenario=class --replay=generative --distill --iters=50",
     "BI-R": "--scenario=class --brain-inspired --iters=50",
     "BI-R-task": "--scenario=task --brain-inspired --iters=50",
-    "GenClassifier": "--scenario=class --gen-classifier",
+    "GenClassifier": "--scenario=class --gen-classifier --gc-compare",
+    "GenClassifier-main": "--scenario=class --gen-classifier",  # the paper's main.py setting (issue 25)
     "permMNIST-None": "--experiment=permMNIST --scenario=domain --contexts=3 --iters=50",
     "permMNIST-SI": "--experiment=permMNIST --scenario=domain --contexts=3 --iters=50 --si",
     "permMNIST-EWC": "--experiment=permMNIST --scenario=task --contexts=3 --iters=50 --ewc",
@@ -70,14 +71,15 @@ TASK_FREE = {  # name -> ./main_task_free.py options (a stream of --iters x cont
     "TF-ER": "--scenario=class --replay=buffer --fuzziness=20 --update-every=1",
     "TF-A-GEM": "--scenario=domain --agem --fuzziness=20 --update-every=1",
     "TF-iCaRL": "--scenario=class --icarl --fuzziness=20 --update-every=1",
-    "TF-GenClassifier": "--scenario=class --gen-classifier --fuzziness=20",
+    "TF-GenClassifier": "--scenario=class --gen-classifier --gc-compare --fuzziness=20",
 }
 STAMP_ONLY = {  # stamps of runs this machine has no data for (CIFAR-100) or that take long
     "CIFAR100-class-BI-R": "--experiment=CIFAR100 --scenario=class --brain-inspired --pre-convE --freeze-convE",
     "CIFAR100-task-XdG": "--experiment=CIFAR100 --scenario=task --xdg",
     "CIFAR100-domain-EWC": "--experiment=CIFAR100 --scenario=domain --ewc",
     "CIFAR100-class-SI": "--experiment=CIFAR100 --scenario=class --si",
-    "CIFAR100-class-GenC": "--experiment=CIFAR100 --scenario=class --gen-classifier --pre-convE --freeze-convE",
+    "CIFAR100-class-GenC": ("--experiment=CIFAR100 --scenario=class --gen-classifier --gc-compare --pre-convE "
+                            "--freeze-convE"),
     "CIFAR10-task-FROMP": "--experiment=CIFAR10 --scenario=task --fromp",
     "permMNIST-task-XdG": "--experiment=permMNIST --scenario=task --xdg",
     "splitMNIST-class-A-GEM": "--experiment=splitMNIST --scenario=class --agem",

@@ -433,7 +433,8 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
     # where it is known (the Generative Classifier's --lr when it expands, its network once defaults are filled)
     steps = {step: {**values, **methods.shared_values(argparse.Namespace(**values), enabled)}
              for step, values in steps.items()}
-    used = {**vars(args), **methods.shared_values(args, enabled)}
+    decided = methods.shared_values(args, enabled)
+    used = {**vars(args), **decided}
     groups = []
     probe = build_parser(prog, task_free=task_free)
     for group in probe._action_groups[2:]:  # after argparse's own 'positional' and 'options' groups
@@ -473,7 +474,7 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
                 source = "command line"
             elif d in notes:
                 source = notes[d]
-            elif steps["expanded"][d] != steps["parsed"][d]:
+            elif steps["expanded"][d] != steps["parsed"][d] or d in decided:
                 source = "set by a method flag"
             elif args.reducedResNet and d in REDUCED_RESNET:
                 source = "set by --reducedResNet"
@@ -482,5 +483,6 @@ def describe_defaults(argv, prog="main", components=None, task_free=False):
             else:
                 source = "default"
             lines.append(f"  {flag:26s} {str(value):14s} {source}")
+    lines += [line for line in (c.settings(args) for c in enabled) if line]
     return "\n".join(lines)
 

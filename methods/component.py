@@ -154,6 +154,12 @@ class Component:
         return {}
 
     @staticmethod
+    def settings(args):
+        """One line for --print-defaults on what this run's options mean for this component, where the list of
+        options alone would not say ("": nothing to add; the Generative Classifier: which of the paper's settings)."""
+        return ""
+
+    @staticmethod
     def stamp(args):
         """Short text naming this component and its hyper-parameters in the run's parameter stamp."""
         return ""

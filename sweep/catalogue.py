@@ -46,7 +46,7 @@ PAPER_METHODS = [
     Method("ER", "--replay=buffer", color="red"),
     Method("A-GEM", "--agem", drop="no_agem", color="orangered"),
     Method("iCaRL", "--icarl --active-classes=all-so-far", ("class",), color="purple"),
-    Method("Generative Classifier", "--gen-classifier", ("class",), owns=("--eval-s",), color="indigo"),
+    Method("Generative Classifier", "--gen-classifier --gc-compare", ("class",), owns=("--eval-s",), color="indigo"),
 ]
 
 # The NeurIPS 2022 tutorial's comparison (NeurIPStutorial/compare_for_tutorial.py), in its order: two examples of
@@ -70,7 +70,7 @@ TASK_FREE_METHODS = [
     Method("ER", "--replay=buffer --update-every={replay_update}", color="red"),
     Method("A-GEM", "--agem --update-every={replay_update}", drop="no_agem", color="orangered"),
     Method("iCaRL", "--icarl --update-every={replay_update}", ("class",), color="purple"),
-    Method("Generative Classifier", "--gen-classifier", ("class",), color="indigo"),
+    Method("Generative Classifier", "--gen-classifier --gc-compare", ("class",), color="indigo"),
 ]
 
 # FROMP's best tau per scenario and memory budget in the paper's grid search on split MNIST

@@ -61,13 +61,14 @@ def test_compare_plans_and_prices_a_new_benchmark(toy, data_dir, tmp_path, capsy
 METHODS = [("task", "--xdg"), ("task", "--separate-networks"), ("class", "--ewc"), ("class", "--si"),
            ("class", "--kfac-ewc"), ("task", "--ncl"), ("class", "--owm"), ("class", "--lwf"), ("class", "--fromp"),
            ("class", "--replay=buffer"), ("class", "--agem"), ("class", "--icarl"), ("class", "--replay=generative"),
-           ("class", "--brain-inspired"), ("class", "--gen-classifier"), ("class", "--joint"),
+           ("class", "--brain-inspired"), ("class", "--gen-classifier"), ("class", "--gen-classifier --gc-compare"),
+           ("class", "--joint"),
            ("class", "--cummulative")]
 
 
 @pytest.mark.parametrize("scenario, flag", METHODS)
 def test_every_method_resolves_its_defaults_on_a_new_benchmark(toy, scenario, flag):
-    argv = ["--experiment=toy", f"--scenario={scenario}", flag]
+    argv = ["--experiment=toy", f"--scenario={scenario}", *flag.split()]
     args = parse(argv)
     assert methods.enabled_components(args)
     text = describe_defaults(argv)
@@ -77,16 +78,16 @@ def test_every_method_resolves_its_defaults_on_a_new_benchmark(toy, scenario, fl
 
 @pytest.mark.parametrize("flag, dest", [("--xdg", "gating-prop"), ("--ewc", "lambda"), ("--si", "c"),
                                         ("--fromp", "tau"), ("--brain-inspired", "dg-prop"),
-                                        ("--replay=buffer", "budget"), ("--gen-classifier", "z-dim-gc"),
+                                        ("--replay=buffer", "budget"), ("--gen-classifier --gc-compare", "z-dim-gc"),
                                         ("--separate-networks", "fc-units")])
 def test_a_methods_fallback_is_labelled_and_the_papers_value_named(toy, flag, dest):
     scenario = "task" if flag in ("--xdg", "--separate-networks") else "class"
 
     def line(experiment):
-        text = describe_defaults([f"--experiment={experiment}", f"--scenario={scenario}", flag])
+        text = describe_defaults([f"--experiment={experiment}", f"--scenario={scenario}", *flag.split()])
         return next(x for x in text.splitlines() if x.split()[0] == f"--{dest}")
     assert "no published value (toy)" in line("toy")
-    paper = "splitMNIST" if flag != "--gen-classifier" else "permMNIST"
+    paper = "permMNIST" if flag.startswith("--gen-classifier") else "splitMNIST"
     assert "paper default (" in line(paper) or "set by" in line(paper)
 
 
@@ -100,7 +101,7 @@ STAMPS = [  # options -> stamp, recorded before benchmarks became files (bench/f
      "CIFAR10010-domain--CS5x16r4-bn-F3x2000--i5000-lr0.0001-b256-adam--PReg1000-FIdiagNAll-offline-s0"),
     ("--experiment=CIFAR100 --scenario=class --si",
      "CIFAR10010-class--CS5x16r4-bn-F3x2000--i5000-lr0.0001-b256-adam--PReg5-SI0.1-s0"),
-    ("--experiment=CIFAR100 --scenario=class --gen-classifier --pre-convE --freeze-convE",
+    ("--experiment=CIFAR100 --scenario=class --gen-classifier --gc-compare --pre-convE --freeze-convE",
      "CIFAR10010-class--CS5x16r4-bn-F2x85--i5000-lr0.001-b256-pCvE-e100-fCvE-adam--GenC-z20-S50-s0"),
     ("--experiment=CIFAR10 --scenario=task --fromp",
      "CIFAR105-task--CS5x16r4-bn-F3x2000--i5000-lr0.0001-b256-adam--fromp1-b100fromp-s0"),
@@ -118,7 +119,7 @@ STAMPS = [  # options -> stamp, recorded before benchmarks became files (bench/f
      "splitMNIST5-class--F3x400--i100-lr0.001-b128-adam--fromp1000-b100fromp-s0"),
     ("--seed=0 --threads=1 --iters=100 --scenario=class --brain-inspired --iters=50",
      "splitMNIST5-class--F3x400--i50-lr0.001-b128-adam--CondVAE=z100-GMMpc_cg0.1--generative-KD2-s0"),
-    ("--seed=0 --threads=1 --iters=100 --scenario=class --gen-classifier",
+    ("--seed=0 --threads=1 --iters=100 --scenario=class --gen-classifier --gc-compare",
      "splitMNIST5-class--F3x85--i100-lr0.001-b128-adam--GenC-z5-S50-s0"),
     ("--seed=0 --threads=1 --iters=100 --experiment=permMNIST --scenario=domain --contexts=3 --iters=50 --si",
      "permMNIST3-domain--F3x1000--i50-lr0.0001-b128-adam--PReg10-SI0.1-s0"),

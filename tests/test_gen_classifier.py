@@ -16,11 +16,13 @@ from cli.stamp import param_stamp
 from methods import shared_values
 from train.loop import train
 from train.monitor import Monitor
-from cli.options import parse
+from cli.options import describe_defaults, parse
+
+GC = ("--gen-classifier", "--gc-compare")  # the settings of the paper's comparisons
 
 
 def make_learner(data_dir, tmp_path, *extra):
-    args = parse(tiny(data_dir, tmp_path, "--gen-classifier", "--fc-units-gc", "20", "--eval-s", "5", *extra))
+    args = parse(tiny(data_dir, tmp_path, *GC, "--fc-units-gc", "20", "--eval-s", "5", *extra))
     experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed, "cpu", args.normalize)
     torch.manual_seed(0)
     return build_learner(args, experiment, torch.device("cpu")), experiment
@@ -31,11 +33,11 @@ def snapshot(model):
 
 
 def test_defaults_stamp_and_architecture():
-    args = parse(["--gen-classifier"])
+    args = parse([*GC])
     assert (args.fc_units_gc, args.fc_lay_gc, args.z_dim_gc, args.eval_s, args.lr_gc) == (85, 3, 5, 50, 0.001)
-    perm = parse(["--gen-classifier", "--experiment", "permMNIST"])
+    perm = parse([*GC, "--experiment", "permMNIST"])
     assert (perm.fc_units_gc, perm.fc_lay_gc, perm.z_dim_gc, perm.lr_gc) == (85, 2, 20, 0.001)
-    assert parse(["--gen-classifier", "--lr", "0.01"]).lr_gc == 0.01
+    assert parse([*GC, "--lr", "0.01"]).lr_gc == 0.01
     assert GenerativeClassifier.stamp(args) == "GenC-z5-S50"
     model = GenerativeClassifier.build_model(args, _Exp(), _Sc())
     vae = model.vaes[0]
@@ -47,18 +49,59 @@ def test_defaults_stamp_and_architecture():
 def test_the_shared_options_keep_their_values_and_the_run_uses_the_vaes():
     """The VAEs' lr and size are declared (shared_values), not written over --lr / --fc-units / --fc-layers / the
     log intervals: args (the record) keeps the benchmark's or the user's, the stamp names the VAEs'."""
-    perm = parse(["--gen-classifier", "--experiment", "permMNIST"])
+    perm = parse([*GC, "--experiment", "permMNIST"])
     assert (perm.lr, perm.fc_units, perm.fc_layers, perm.loss_log, perm.acc_log) == (0.0001, 1000, 3, 5000, 5000)
     assert shared_values(perm) == {"lr": 0.001, "fc_units": 85, "fc_layers": 2, "loss_log": 500, "acc_log": 500,
                                    "sample_log": 500}
     assert param_stamp(perm) == "permMNIST10-class--F2x85--i5000-lr0.001-b128-adam--GenC-z20-S50-s0"
-    given = parse(["--gen-classifier", "--lr", "0.01", "--fc-units", "100", "--fc-layers", "2", "--loss-log", "7"])
+    given = parse([*GC, "--lr", "0.01", "--fc-units", "100", "--fc-layers", "2", "--loss-log", "7"])
     assert (given.lr, given.fc_units, given.fc_layers, given.loss_log) == (0.01, 100, 2, 7)
     assert param_stamp(given) == "splitMNIST5-class--F3x85--i2000-lr0.01-b128-adam--GenC-z5-S50-s0"
     assert "acc_log" in shared_values(given) and "loss_log" not in shared_values(given)
-    free = parse(["--gen-classifier", "--experiment", "permMNIST"], prog="main_task_free", task_free=True)
+    free = parse([*GC, "--experiment", "permMNIST"], prog="main_task_free", task_free=True)
     assert shared_values(free) == {"lr": 0.001, "fc_units": 85, "fc_layers": 2}  # no contexts: logs as given
     assert (free.lr, free.fc_units) == (0.0001, 1000)
+
+
+def test_main_py_means_the_paper_main_py_and_the_comparison_its_compare_py():
+    """Issue 25: `./main.py --gen-classifier` is the paper's main.py experiment (each class's VAE --iters iterations,
+    the general model's size and lr); `--gc-compare`, which the sweeps add, is its compare.py's (--iters / classes
+    per context, 3 x 85, z 5, lr 0.001), with the stamp the comparison tables have always had."""
+    args = parse(["--gen-classifier"])
+    assert shared_values(args) == {} and args.fc_units_gc is None and args.lr_gc is None
+    assert param_stamp(args) == "splitMNIST5-class--F3x400--i2000-lr0.001-b128-adam--GenC-itersPerClass-z100-S50-s0"
+    vae = GenerativeClassifier.build_model(args, _Exp(), _Sc()).vaes[0]
+    assert [m.out_features for m in vae.encoder.layers.modules() if isinstance(m, torch.nn.Linear)] == [400, 400]
+    assert vae.z_dim == 100
+    compared = parse([*GC])
+    assert param_stamp(compared) == "splitMNIST5-class--F3x85--i2000-lr0.001-b128-adam--GenC-z5-S50-s0"
+    cifar = parse(["--gen-classifier", "--experiment=CIFAR100", "--pre-convE", "--freeze-convE"])
+    assert (cifar.lr, cifar.fc_units, cifar.fc_layers) == (0.0001, 2000, 3)  # the paper's main.py on CIFAR-100
+    assert "F3x2000" in param_stamp(cifar) and "lr0.0001" in param_stamp(cifar)
+    main_text = describe_defaults(["--gen-classifier", "--iters=500"])
+    assert "as the paper's main.py: each class's VAE trains --iters = 500 iterations, 3 fc layers of 400 units, " \
+           "latent 100" in main_text
+    compare_text = describe_defaults([*GC, "--iters=500"])
+    assert "(--gc-compare): each class's VAE trains --iters / 2 (classes per context) = 250 iterations, 3 fc " \
+           "layers of 85 units, latent 5" in compare_text
+    assert "--fc-units                 85             set by a method flag" in compare_text
+    free = parse(["--gen-classifier"], prog="main_task_free", task_free=True)
+    assert shared_values(free) == {} and "--F3x400--" in param_stamp(free) and param_stamp(free).endswith(
+        "--GenC-z100-S50-s0")  # a stream has no iterations per class: nothing to mark
+    assert param_stamp(parse([*GC], prog="main_task_free", task_free=True)).endswith("--F3x85--i2000-lr0.001-b128-"
+                                                                                    "adam--GenC-z5-S50-s0")
+
+
+def test_each_setting_trains_each_vae_its_iterations_and_the_two_agree_when_told_the_same(data_dir, tmp_path):
+    """The main.py setting with --iters N per class and the comparison's sizes is the comparison's run with --iters
+    N x classes per context: the same VAEs, the same steps, the same accuracies."""
+    sizes = ["--eval-s", "3", "--lr", "0.001"]
+    main_setting = main.run(parse(tiny(data_dir, tmp_path / "m", "--gen-classifier", "--iters", "15",
+                                       "--fc-units", "20", "--fc-layers", "2", "--z-dim", "4", *sizes)))
+    compared = main.run(parse(tiny(data_dir, tmp_path / "c", *GC, "--iters", "30", "--fc-units-gc", "20",
+                                   "--fc-lay-gc", "2", "--z-dim-gc", "4", *sizes)))
+    assert main_setting["accuracy_matrix"] == compared["accuracy_matrix"]
+    assert main_setting["stamp"] != compared["stamp"]  # another command line: another --iters
 
 
 def test_the_optimizer_and_the_monitor_use_the_vaes_values(data_dir, tmp_path, monkeypatch):
@@ -172,7 +215,7 @@ def test_prediction_picks_the_class_whose_vae_finds_the_input_likeliest():
 
 
 def test_end_to_end_learns_and_test_reloads_to_identical_predictions(data_dir, tmp_path):
-    argv = tiny(data_dir, tmp_path, "--gen-classifier", "--iters", "60", "--fc-units-gc", "30", "--eval-s", "5",
+    argv = tiny(data_dir, tmp_path, *GC, "--iters", "60", "--fc-units-gc", "30", "--eval-s", "5",
                 "--lr", "0.01")
     result = main.run(parse(argv))
     final = result["accuracy_matrix"][-1]
@@ -191,12 +234,12 @@ def test_compare_runs_it_in_class_il_only(tmp_path, capsys):
     from sweep import applies, make_jobs, method as lookup
     method = lookup("Generative Classifier")
     assert [applies(method, s, Namespace()) for s in ("task", "domain", "class")] == [False, False, True]
-    jobs = make_jobs((method.name,), ["--gen-classifier"], ["--scenario=class"], [2], str(tmp_path))
-    assert jobs and "GenC-z5-S50" in jobs[0].stamp
-    assert make_jobs((method.name,), ["--gen-classifier"], ["--experiment=CIFAR100"], [2], str(tmp_path)) is None
+    jobs = make_jobs((method.name,), method.flags.split(), ["--scenario=class"], [2], str(tmp_path))
+    assert jobs[0].stamp == "splitMNIST5-class--F3x85--i2000-lr0.001-b128-adam--GenC-z5-S50-s2"  # as always
+    assert make_jobs((method.name,), method.flags.split(), ["--experiment=CIFAR100"], [2], str(tmp_path)) is None
     assert "leaving out Generative Classifier" in capsys.readouterr().out  # conv layers that are not frozen
     cifar = ["--experiment=CIFAR100", "--pre-convE", "--freeze-convE", "--seed-to-ltag"]
-    jobs = make_jobs((method.name,), ["--gen-classifier", "--eval-s=10000"], cifar, [2], str(tmp_path))
+    jobs = make_jobs((method.name,), [*method.flags.split(), "--eval-s=10000"], cifar, [2], str(tmp_path))
     assert jobs and "GenC-z20-S10000" in jobs[0].stamp and "F2x85" in jobs[0].stamp
 
 
@@ -252,7 +295,7 @@ def test_on_cifar_each_class_has_a_vae_on_the_conv_features_and_every_class_scor
     """The paper's CIFAR architecture (1 hidden layer of 85 units, z 20, output 'none', MSE) on the frozen conv
     layers' features, computed once: after training, every class's VAE scores the test features (finite), and the
     scores are each VAE's own estimate on the features."""
-    args = parse(tiny_cifar(data_dir, tmp_path, "--gen-classifier", "--iters", "4", "--eval-s", "3"))
+    args = parse(tiny_cifar(data_dir, tmp_path, *GC, "--iters", "4", "--eval-s", "3"))
     experiment = build_experiment(args.experiment, args.contexts, data_dir, args.seed, "cpu", args.normalize)
     torch.manual_seed(0)
     learner = build_learner(args, experiment, torch.device("cpu"))
@@ -276,7 +319,24 @@ def test_on_cifar_each_class_has_a_vae_on_the_conv_features_and_every_class_scor
 
 
 def test_on_cifar_end_to_end_and_test_reloads(data_dir, tmp_path):
-    argv = tiny_cifar(data_dir, tmp_path, "--gen-classifier", "--iters", "4", "--eval-s", "3")
+    argv = tiny_cifar(data_dir, tmp_path, *GC, "--iters", "4", "--eval-s", "3")
     result = main.run(parse(argv))
     assert len(result["accuracy_matrix"]) == 5 and "GenC-z20-S3" in result["stamp"]
     assert main.run(parse(argv + ["--test"]))["accuracy_matrix"] == [result["accuracy_matrix"][-1]]
+
+
+def test_a_comparison_record_made_before_gc_compare_existed_is_still_its_result(data_dir, tmp_path):
+    """Records stored before --gc-compare have no such option: a sweep lays them over its own run's options (which
+    have it), so they still make their stamp and are reused, not run again."""
+    import json
+
+    from sweep import stored
+    argv = tiny(data_dir, tmp_path, *GC, "--iters", "4", "--fc-units-gc", "10", "--eval-s", "2")
+    result = main.run(parse(argv))
+    path = tmp_path / "results" / f"{result['stamp']}.json"
+    record = json.loads(path.read_text())
+    del record["options"]["gc_compare"]
+    path.write_text(json.dumps(record))
+    assert stored.inspect(str(path), result["stamp"], {}, parse(argv))[0] == "done"
+    main_setting = parse(tiny(data_dir, tmp_path, "--gen-classifier", "--iters", "4", "--eval-s", "2"))
+    assert stored.inspect(str(path), result["stamp"], {}, main_setting)[0] == "rerun"  # another experiment

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from tests.conftest import SHARED_DATA, real_mnist, run_script, tiny
+from utils.runtime import cpu_model
 
 pytestmark = pytest.mark.slow  # every test here runs ./main.py in a subprocess, or on the real MNIST
 
@@ -25,6 +26,7 @@ def test_main_task_il_learns_and_writes_json(data_dir, tmp_path):
     assert result["stamp"] in r.stdout and "average accuracy" in r.stdout
     for key in ("forgetting", "backward_transfer", "seconds", "versions", "options"):
         assert key in result
+    assert result["node"]["cpu"] == cpu_model() and cpu_model()  # the CPU model: its float rounding differs
 
 
 def test_none_vs_joint_class_il(data_dir, tmp_path):

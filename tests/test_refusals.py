@@ -99,7 +99,8 @@ GEN_CLASSIFIER = [row("main.py", ["--gen-classifier", *flags], 2, message, base=
     (["--scenario", "domain"], "--gen-classifier can only be used with --scenario=class"),
     (["--replay", "buffer"], "--gen-classifier cannot be combined with --replay"),
     (["--ewc"], "--gen-classifier cannot be combined with --weight-penalty"),
-    (["--iters", "1"], "--iters=1: the Generative Classifier trains each class's VAE for --iters / 2"),
+    (["--gc-compare", "--iters", "1"], "--iters=1: the Generative Classifier trains each class's VAE for --iters / 2"),
+    (["--fc-units-gc", "30"], "--fc-units-gc sizes the VAEs of the paper's comparisons: add --gc-compare"),
     (["--experiment", "CIFAR10"], "--gen-classifier with conv layers models their frozen features: add --pre-convE "
                                   "--freeze-convE"),
 ]]

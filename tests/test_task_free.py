@@ -173,7 +173,7 @@ def test_replay_draws_from_the_buffer_as_at_the_last_update(data_dir, tmp_path):
     (["--joint"], 0.8),                     # the random stream: no forgetting
     (["--replay=buffer", "--update-every", "1"], 0.5),
     (["--icarl", "--update-every", "1"], 0.5),
-    (["--gen-classifier", "--eval-s", "5", "--acc-log", "150"], 0.8),
+    (["--gen-classifier", "--gc-compare", "--eval-s", "5", "--acc-log", "150"], 0.8),
 ])
 @pytest.mark.slow
 def test_methods_that_remember_class_il(data_dir, tmp_path, flags, floor):
@@ -248,7 +248,7 @@ def _last_context_remembered_best(result):
     (["--iters", "1", "--fuzziness", "0"], None),
     (["--fuzziness", "0"], _last_context_remembered_best),
     (["--stream", "random", "--labels-per-batch", "--iters", "1", "--icarl"], _unseen_context_never_predicted),
-    (["--stream", "random", "--labels-per-batch", "--iters", "1", "--gen-classifier", "--eval-s", "2"],
+    (["--stream", "random", "--labels-per-batch", "--iters", "1", "--gen-classifier", "--gc-compare", "--eval-s", "2"],
      _unseen_context_never_predicted),
     (["--scenario", "task", "--lwf", "--stream", "random", "--labels-per-batch", "--iters", "2", "--fuzziness", "0",
       "--update-every", "3"], None),

@@ -1,5 +1,6 @@
 """Seeding and device choice, so that one seed gives the same numbers on the same device; where a run ran."""
 import os
+import platform
 import random
 import socket
 import sys
@@ -51,10 +52,23 @@ def data_dir(cli_value=None):
     return cli_value or os.environ.get("CL_DATA_DIR") or os.path.join(".", "store", "datasets")
 
 
+def cpu_model():
+    """The CPU's model name with its family and model numbers (Linux: /proc/cpuinfo; else platform's): with the
+    same torch, threads and seed, another CPU model can round floats otherwise and so give other accuracies."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in f) if value}
+    except OSError:
+        info = {}
+    name = info.get("model name") or platform.processor() or platform.machine()
+    numbers = [f"{key} {info[key]}" for key in ("cpu family", "model") if key in info]
+    return f"{name} ({', '.join(numbers)})" if numbers else name
+
+
 def node():
-    """Where this process runs: the host, and inside a Ray task its node and the CPUs Ray gave it (a sweep on a
-    cluster records it in each result)."""
-    where = {"host": socket.gethostname()}
+    """Where this process runs: the host and its CPU model, and inside a Ray task its node and the CPUs Ray gave it
+    (a sweep on a cluster records it in each result)."""
+    where = {"host": socket.gethostname(), "cpu": cpu_model()}
     ray = sys.modules.get("ray")  # only a process that Ray started (or that uses Ray) has it
     if ray is not None and ray.is_initialized():
         context = ray.get_runtime_context()
