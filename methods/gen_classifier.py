@@ -43,8 +43,6 @@ unit-variance Gaussian as everywhere. The features are computed once before trai
 Prediction draws its importance samples from a generator seeded by --seed (the global random state is left as it
 was), so --test on the saved model predicts exactly what the run after training predicted.
 """
-import copy
-
 import torch
 
 from data.benchmarks import of
@@ -197,16 +195,16 @@ class GenerativeClassifier(Component):
 
     @staticmethod
     def build_model(args, experiment, scenario):
-        vae_args = copy.copy(args)
         conv = build_conv(args, experiment.channels)
         on_features = {} if conv is None else {
             "shape": (output_units(conv, experiment.channels, experiment.image_size),)}
         if conv is not None or args.normalize:  # features or normalised pixels: unbounded, a Gaussian decoder
             on_features.update(recon_loss="MSE", output="none")
-        layers, units, z_dim = vae_size(vae_args)
+        layers, units, z_dim = vae_size(args)  # read once: the factory below builds every class's VAE alike
+        fc_bn, fc_nl = args.fc_bn == "yes", args.fc_nl
         return GenerativeClassifierModel(
             lambda: VAE(experiment.image_size, experiment.channels, fc_layers=layers, fc_units=units, z_dim=z_dim,
-                        fc_bn=vae_args.fc_bn == "yes", fc_nl=vae_args.fc_nl, **on_features),
+                        fc_bn=fc_bn, fc_nl=fc_nl, **on_features),
             scenario.n_outputs, conv)
 
     def __init__(self, args, learner):
