@@ -54,7 +54,7 @@ class CondVAE(nn.Module):
         hidden = [fc_units] * (fc_layers - 1)
         self.encoder = MLP(self.pixels, hidden, 0.0, fc_bn, fc_nl)
         self.to_mu = nn.Linear(self.encoder.out_features, z_dim)
-        self.to_logvar = nn.Linear(self.encoder.out_features, z_dim)
+        self.to_logvar = nn.Linear(self.encoder.out_features, z_dim, bias=False)  # as the paper's fc_layer_split
         self.classifier = nn.Linear(self.encoder.out_features, n_outputs)
         self.decoder = MLP(z_dim, hidden, 0.0, fc_bn, fc_nl)
         self.to_pixels = nn.Linear(self.decoder.out_features, self.pixels)

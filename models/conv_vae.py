@@ -3,13 +3,13 @@
 Encoder: conv layers as the classifier's (models/conv.py: `depth` 3x3 layers with batch-norm and the non-linearity,
 the last `reducing_layers` with stride 2 and doubled channels, the last layer a bare convolution; for CIFAR
 16-32-64-128-256 channels from 32x32 to 2x2), then the classifier's hidden fc layers and linear heads to the mean
-and log-variance of q(z|x). Decoder, its mirror: z -> hidden fc layers -> an fc layer to the conv output's units
-(with batch-norm and non-linearity when there are hidden layers) -> reshaped to the conv output's shape -> one
-transposed convolution per conv layer, in reverse order, each undoing its layer's channels and stride (4x4 stride 2
-padding 1 for a halving layer, which exactly doubles the size; 3x3 stride 1 padding 1 otherwise), with batch-norm
-and the non-linearity except the last, which gives the image. As the paper's code (models/vae.py with depth > 0,
-models/conv/nets.py ConvLayers / DeconvLayers, models/conv/layers.py deconv_layer), whose generator on CIFAR is
-this VAE with the classifier's conv options.
+and log-variance of q(z|x) (the latter without bias). Decoder, its mirror: z -> hidden fc layers -> an fc layer to
+the conv output's units (with batch-norm and non-linearity when there are hidden layers) -> reshaped to the conv
+output's shape -> one transposed convolution (with a bias, also before batch-norm) per conv layer, in reverse order,
+each undoing its layer's channels and stride (4x4 stride 2 padding 1 for a halving layer, which exactly doubles the
+size; 3x3 stride 1 padding 1 otherwise), with batch-norm and the non-linearity except the last, which gives the
+image. As the paper's code (models/vae.py with depth > 0, models/conv/nets.py ConvLayers / DeconvLayers,
+models/conv/layers.py deconv_layer), whose generator on CIFAR is this VAE with the classifier's conv options.
 
 The decoder's output is 'sigmoid' (images in [0, 1]; the paper's without --normalize) or 'none' (normalised images:
 the paper's network_output 'none' with --normalize); reconstruction 'MSE' (the paper's on CIFAR) or 'BCE' (MNIST,
@@ -53,7 +53,7 @@ class ConvVAE(VAE):
         hidden = [fc_units] * (fc_layers - 1)
         self.encoder = MLP(conv_units, hidden, 0.0, fc_bn, fc_nl)
         self.to_mu = nn.Linear(self.encoder.out_features, z_dim)
-        self.to_logvar = nn.Linear(self.encoder.out_features, z_dim)
+        self.to_logvar = nn.Linear(self.encoder.out_features, z_dim, bias=False)  # as the paper's fc_layer_split
         self.decoder = MLP(z_dim, hidden, 0.0, fc_bn, fc_nl)
         to_conv = nn.Linear(self.decoder.out_features, conv_units)
         self.to_conv = nn.Sequential(to_conv, nn.BatchNorm1d(conv_units) if fc_bn else nn.Identity(),
@@ -62,7 +62,7 @@ class ConvVAE(VAE):
         for i, (c_in, c_out, stride) in enumerate(reversed(conv_specs(self.conv))):
             last = i == depth - 1
             bn = conv_bn and not last
-            deconv = nn.ConvTranspose2d(c_out, c_in, 4 if stride == 2 else 3, stride, 1, bias=not bn)
+            deconv = nn.ConvTranspose2d(c_out, c_in, 4 if stride == 2 else 3, stride, 1)  # with a bias, as the paper's
             layers.append(deconv if last else nn.Sequential(deconv, nn.BatchNorm2d(c_in) if bn else nn.Identity(),
                                                              NONLINEARITIES[conv_nl]()))
         self.deconv = nn.Sequential(*layers)

@@ -3,9 +3,9 @@
 The generator of Deep Generative Replay (Shin et al. 2017) and, one per class, the Generative Classifier (van de Ven
 et al. 2021), with the architecture of the paper's code (GMvandeVen/continual-learning, models/vae.py, fully
 connected part): encoder = the classifier's hidden fc layers, then linear heads for the mean and log-variance of
-q(z|x) = N(mu, diag(exp(logvar))); decoder = its mirror, z -> hidden fc layers -> a linear layer to the pixels. The
-decoder outputs Bernoulli logits (images in [0, 1]), or with output='none' the means themselves (normalised images,
-conv features); the prior is N(0, I).
+q(z|x) = N(mu, diag(exp(logvar))), the log-variance head without bias (the paper's fc_layer_split); decoder = its
+mirror, z -> hidden fc layers -> a linear layer to the pixels. The decoder outputs Bernoulli logits (images in
+[0, 1]), or with output='none' the means themselves (normalised images, conv features); the prior is N(0, I).
 
 Loss, as the paper's code: reconstruction averaged over pixels, plus the analytic KL divergence to the prior summed
 over latent units and divided by the number of pixels; both averaged over the batch. That is the negative ELBO per
@@ -44,7 +44,7 @@ class VAE(nn.Module):
         hidden = [fc_units] * (fc_layers - 1)
         self.encoder = MLP(self.pixels, hidden, 0.0, fc_bn, fc_nl)
         self.to_mu = nn.Linear(self.encoder.out_features, z_dim)
-        self.to_logvar = nn.Linear(self.encoder.out_features, z_dim)
+        self.to_logvar = nn.Linear(self.encoder.out_features, z_dim, bias=False)  # as the paper's fc_layer_split
         self.decoder = MLP(z_dim, hidden, 0.0, fc_bn, fc_nl)
         self.to_pixels = nn.Linear(self.decoder.out_features, self.pixels)
 

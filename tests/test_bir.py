@@ -366,3 +366,13 @@ def test_bir_on_cifar_end_to_end_and_test_reloads(data_dir, tmp_path, scenario, 
     assert run_cli(main.main, argv + ["--test"]) == 0
     again = json.loads(next((tmp_path / "results").glob("*-test.json")).read_text())
     assert again["accuracy_matrix"][-1] == result["accuracy_matrix"][-1]
+
+
+def test_model_has_the_papers_parameter_count():
+    """The paper's code's CondVAE for `--brain-inspired` on split MNIST class-IL (2 hidden layers of 400 units,
+    z 100, a GMM prior with one mode per class, a classifier head) has 1075694 parameters: its log-variance head has
+    no bias (fc_layer_split)."""
+    args = parse(["--experiment", "splitMNIST", "--scenario", "class", "--brain-inspired"])
+    model = BrainInspired.build_model(args, SimpleNamespace(image_size=28, channels=1), Scenario("class", 5, 2))
+    assert sum(p.numel() for p in model.parameters()) == 1075694
+    assert model.to_logvar.bias is None and model.to_mu.bias is not None

@@ -1,10 +1,12 @@
 import copy
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 import main
 from data.experiments import build_experiment
+from data.scenario import Scenario
 from data.tensorset import ClassBalancedSampler, TensorSet
 from train.experiment import build_learner
 from methods.gen_classifier import GenerativeClassifier
@@ -340,3 +342,13 @@ def test_a_comparison_record_made_before_gc_compare_existed_is_still_its_result(
     assert stored.inspect(str(path), result["stamp"], {}, parse(argv))[0] == "done"
     main_setting = parse(tiny(data_dir, tmp_path, "--gen-classifier", "--iters", "4", "--eval-s", "2"))
     assert stored.inspect(str(path), result["stamp"], {}, main_setting)[0] == "rerun"  # another experiment
+
+
+@pytest.mark.parametrize("flags, parameters", [(GC, 150134), (("--gen-classifier",), 1069684)])
+def test_each_class_vae_has_the_papers_parameter_count(flags, parameters):
+    """The paper's code's VAE for the same flags (3 fc layers of 85 units and z 5 for its comparisons; of 400 and z
+    100 for its main.py) has this many parameters: its log-variance head has no bias (fc_layer_split)."""
+    args = parse(["--experiment", "splitMNIST", "--scenario", "class", *flags])
+    model = GenerativeClassifier.build_model(args, SimpleNamespace(image_size=28, channels=1), Scenario("class", 5, 2))
+    assert [sum(p.numel() for p in vae.parameters()) for vae in model.vaes] == [parameters] * 10
+    assert model.vaes[0].to_logvar.bias is None and model.vaes[0].to_mu.bias is not None

@@ -273,3 +273,20 @@ def test_on_cifar_end_to_end_and_test_reloads(data_dir, tmp_path, scenario):
     assert run_cli(main.main, argv + ["--test"]) == 0
     again = json.loads(next((tmp_path / "results").glob("*-test.json")).read_text())
     assert again["accuracy_matrix"][-1] == result["accuracy_matrix"][-1]
+
+
+@pytest.mark.parametrize("experiment, size, channels, parameters", [
+    ("splitMNIST", 28, 1, 1069684),  # fc: 2 hidden layers of 400 units, z 100
+    ("CIFAR10", 32, 3, 13795687)])  # conv VAE: 5 conv layers, 2 hidden fc layers of 2000 units, z 100
+def test_generator_has_the_papers_parameter_count(experiment, size, channels, parameters):
+    """The paper's code's generator for `--replay=generative` has this many parameters (counted from its VAE class
+    with the same options): its log-variance head has no bias (fc_layer_split) and its transposed convolutions do
+    (deconv_layer), also before batch-norm."""
+    args = parse(["--experiment", experiment, "--scenario", "class", "--replay", "generative"])
+    scenario = Scenario("class", 5, 2)
+    model = Classifier(size, channels, 10, fc_layers=args.fc_layers, fc_units=args.fc_units)
+    learner = Learner(model, scenario, SimpleNamespace(preprocess=Preprocess(), image_size=size, channels=channels),
+                      args, "cpu")
+    generator = GenerativeReplay(args, learner).generator
+    assert sum(p.numel() for p in generator.parameters()) == parameters
+    assert generator.to_logvar.bias is None and generator.to_mu.bias is not None

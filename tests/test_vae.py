@@ -31,11 +31,11 @@ def test_loss_by_hand():
 
 
 def _one_pixel_vae(observation_bias=-0.5):
-    """z_dim 1, one pixel, no hidden layers: q(z|x) = N(0.5 x - 0.2, exp(-0.3)), logit p(x|z) = 2 z - 0.5."""
+    """z_dim 1, one pixel, no hidden layers: q(z|x) = N(0.5 x - 0.2, exp(-0.3 x)), logit p(x|z) = 2 z - 0.5."""
     vae = VAE(1, 1, fc_layers=1, z_dim=1).double()
     with torch.no_grad():
         vae.to_mu.weight.fill_(0.5), vae.to_mu.bias.fill_(-0.2)
-        vae.to_logvar.weight.fill_(0.0), vae.to_logvar.bias.fill_(-0.3)
+        vae.to_logvar.weight.fill_(-0.3)  # no bias, as the paper's
         vae.to_pixels.weight.fill_(2.0), vae.to_pixels.bias.fill_(observation_bias)
     return vae
 
@@ -70,7 +70,7 @@ def test_one_sample_estimate_is_the_elbo_and_more_samples_raise_it():
         elbo = torch.stack([-vae.loss(x[i:i + 1].expand(4000, -1, -1, -1)) * 16 for i in range(8)])
         many = vae.log_likelihood(x.repeat(50, 1, 1, 1), S=64).view(50, 8).mean(0)
     assert torch.allclose(one, elbo, atol=0.05)
-    assert (many > one + 0.01).all()  # the bound tightens (the gap here is ~0.1 nats or more)
+    assert (many > one).all() and (many - one).mean() > 0.05  # the bound tightens (by 0.01 to 0.2 nats here)
 
 
 def test_sample_shape_range_mode_and_device():
