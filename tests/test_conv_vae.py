@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from models.conv import ConvLayers
@@ -130,7 +131,9 @@ def test_trains_on_a_tiny_image_set(recon_loss):
         vae.loss(x).backward()
         optimizer.step()
     loss_after, error_after = evaluate()
-    assert loss_after < 0.6 * loss_before, (loss_before, loss_after)
+    # BCE cannot fall below the images' own entropy (its loss at a perfect reconstruction); MSE can reach 0
+    floor = F.binary_cross_entropy(x, x).item() if recon_loss == "BCE" else 0.0
+    assert loss_after - floor < 0.5 * (loss_before - floor), (floor, loss_before, loss_after)
     assert error_after < 0.5 * error_before, (error_before, error_after)
 
 
