@@ -100,6 +100,13 @@ def shared_values(args, components=None):
     return values
 
 
+def record_marks(args, components=None):
+    """{field: value} a record of a run with these options carries (Component.record_marks of the components it
+    enables, default: by `args`)."""
+    components = enabled_components(args) if components is None else components
+    return {k: v for c in components for k, v in c.record_marks.items()}
+
+
 def stream_methods(components=None):
     """What ./main_task_free.py accepts, for its usage messages: the components that declare a stream_label."""
     labels = [c.stream_label for c in (COMPONENTS if components is None else components)

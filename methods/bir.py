@@ -58,6 +58,7 @@ class BrainInspired(Component):
     excludes["AGEM"] = "--feedback does not support gradient projection (--use-replay)"
     replaces = ("GenerativeReplay",)  # with --feedback the classifier is the generator: no separate one (DGR)
     common_options = ("replay", "distill", "temp")  # methods.common.ReplayOptions: source, soft targets
+    record_marks = {"vae_logvar_bias": False}  # the paper's VAE: no bias on the log-variance head (issue 25)
 
     @staticmethod
     def add_args(parser):

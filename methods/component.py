@@ -88,6 +88,8 @@ class Component:
     supports_academic = True  # whether it runs in the academic setting (contexts with known boundaries)
     supports_stream = False  # whether it runs in a task-free stream (context None, consolidation every N iterations)
     stream_label = ""       # how ./main_task_free.py's usage message names it among the stream methods ("": not)
+    record_marks = {}       # {field: value} every record of a run with it carries: which of its architectures made
+                            # it; a sweep reruns a stored record without them (made before that architecture)
 
     @staticmethod
     def add_args(parser):

@@ -77,6 +77,7 @@ class GenerativeClassifier(Component):
     needs_scores = False
     supports_stream = True
     stream_label = "--gen-classifier"
+    record_marks = {"vae_logvar_bias": False}  # the paper's VAE: no bias on the log-variance head (issue 25)
 
     @classmethod
     def claims(cls, args):

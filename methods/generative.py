@@ -41,6 +41,7 @@ GENERATOR_FLAGS = {"g_z_dim": "z_dim", "g_fc_lay": "fc_layers", "g_fc_uni": "fc_
 
 class GenerativeReplay(ReplaySource):
     excludes = {**ReplaySource.excludes, "SeparateNetworks": ""}
+    record_marks = {"vae_logvar_bias": False}  # the paper's VAE: no bias on the log-variance head (issue 25)
 
     @staticmethod
     def add_args(parser):

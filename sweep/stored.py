@@ -9,7 +9,9 @@ is rerun, with a note saying why. A stored diverged run is a failed run, not a r
 A record must also agree with itself and with its name: the summary (average accuracy, forgetting, ...) is what its
 accuracy matrix gives (eval.metrics.summarise), and its options give the stamp it is stored under (a record copied
 or edited by hand does not). Records of runs with conv layers made before the layers had the paper's biases (no
-"conv_bias" field) are rerun: their architecture is not the one this code runs.
+"conv_bias" field), and records without the marks their methods' current architecture puts in every record
+(Component.record_marks: the VAEs without a log-variance bias), are rerun: their architecture is not the one this
+code runs.
 """
 import argparse
 import fcntl
@@ -20,6 +22,7 @@ import time
 
 from cli.stamp import param_stamp
 from eval.metrics import summarise
+from methods import record_marks
 from train.record import RECORD_FIELDS
 from utils import io
 from utils.errors import OutputError
@@ -97,6 +100,10 @@ def inspect(path, stamp, expect, args=None):
         return "rerun", problem
     if isinstance(options.get("depth"), int) and options["depth"] > 0 and record.get("conv_bias") is not True:
         return "rerun", "it was made before the conv layers had the paper's biases (another architecture)"
+    for field, value in (record_marks(args) if args is not None else {}).items():  # args make the same stamp
+        if record.get(field, "none") != value:
+            return "rerun", (f"it was made by another architecture of its method (its record has "
+                             f"{field} {record.get(field, 'none')}, this code's {value})")
     made = {"threads": record["threads"], "device": str(record["device"]).split(":")[0],
             "torch": record["versions"].get("torch") if isinstance(record["versions"], dict) else None}
     for key, want in (expect or {}).items():

@@ -352,3 +352,21 @@ def test_each_class_vae_has_the_papers_parameter_count(flags, parameters):
     model = GenerativeClassifier.build_model(args, SimpleNamespace(image_size=28, channels=1), Scenario("class", 5, 2))
     assert [sum(p.numel() for p in vae.parameters()) for vae in model.vaes] == [parameters] * 10
     assert model.vaes[0].to_logvar.bias is None and model.vaes[0].to_mu.bias is not None
+
+
+def test_test_refuses_a_model_saved_with_the_earlier_vae_in_one_line(data_dir, tmp_path, capsys):
+    """A model file saved before the VAEs lost their log-variance bias (issue 25) does not fit this architecture:
+    --test says so in one line instead of loading part of it."""
+    from utils.errors import run_cli
+    argv = tiny(data_dir, tmp_path, *GC, "--iters", "4", "--fc-units-gc", "10", "--eval-s", "2")
+    main.run(parse(argv))
+    model = next((tmp_path / "models").iterdir())
+    saved = torch.load(model, weights_only=False)
+    saved["model"]["vaes.0.to_logvar.bias"] = torch.zeros(saved["model"]["vaes.0.to_logvar.weight"].shape[0])
+    torch.save(saved, model)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        run_cli(main.main, argv + ["--test"])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 1
+    assert len(err.splitlines()) == 1 and "not a model saved for these options by this code's architecture" in err

@@ -290,3 +290,21 @@ def test_generator_has_the_papers_parameter_count(experiment, size, channels, pa
     generator = GenerativeReplay(args, learner).generator
     assert sum(p.numel() for p in generator.parameters()) == parameters
     assert generator.to_logvar.bias is None and generator.to_mu.bias is not None
+
+
+def test_records_of_the_earlier_vae_are_not_taken_for_this_ones(data_dir, tmp_path):
+    """Runs made before the VAEs lost their log-variance bias (issue 25) are another architecture: a sweep reruns a
+    stored record without the mark this code puts in it; a run without a VAE carries no mark."""
+    from sweep import stored
+    argv = tiny(data_dir, tmp_path, "--scenario", "class", "--replay", "generative", "--iters", "4")
+    result = main.run(parse(argv))
+    path = tmp_path / "results" / f"{result['stamp']}.json"
+    record = json.loads(path.read_text())
+    assert record["vae_logvar_bias"] is False
+    assert stored.inspect(str(path), result["stamp"], {}, parse(argv))[0] == "done"
+    del record["vae_logvar_bias"]
+    path.write_text(json.dumps(record))
+    state, reason = stored.inspect(str(path), result["stamp"], {}, parse(argv))
+    assert state == "rerun" and "another architecture of its method" in reason and "vae_logvar_bias none" in reason
+    none = main.run(parse(tiny(data_dir, tmp_path, "--scenario", "class", "--iters", "4")))
+    assert "vae_logvar_bias" not in json.loads((tmp_path / "results" / f"{none['stamp']}.json").read_text())

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from eval.metrics import summarise
+from methods import record_marks
 from utils import io
 from utils.errors import DataError, OutputError, UsageError
 from utils.runtime import node
@@ -50,6 +51,7 @@ def new(args, stamp, device):
             "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}}
     if args.depth > 0:  # the conv layers have the paper's biases (records made before them are rerun by sweeps)
         head["conv_bias"] = True
+    head.update(record_marks(args))  # which architecture of its methods made it (Component.record_marks)
     return head
 
 
@@ -129,7 +131,8 @@ def load_model(args, stamp, learner, device):
     try:
         saved = torch.load(path, map_location=device, weights_only=False)
         learner.model.load_state_dict(saved["model"])
-    except Exception as e:
-        raise DataError(f"{path} is not a model saved for these options ({type(e).__name__})") from None
-    for c in learner.components:
-        c.load_state_dict(saved["components"].get(type(c).__name__, {}))
+        for c in learner.components:
+            c.load_state_dict(saved["components"].get(type(c).__name__, {}))
+    except Exception as e:  # another run's file, or one of an earlier architecture (e.g. VAEs before issue 25)
+        raise DataError(f"{path} is not a model saved for these options by this code's architecture "
+                        f"({type(e).__name__}): train it again") from None
