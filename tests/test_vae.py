@@ -70,7 +70,7 @@ def test_one_sample_estimate_is_the_elbo_and_more_samples_raise_it():
         elbo = torch.stack([-vae.loss(x[i:i + 1].expand(4000, -1, -1, -1)) * 16 for i in range(8)])
         many = vae.log_likelihood(x.repeat(50, 1, 1, 1), S=64).view(50, 8).mean(0)
     assert torch.allclose(one, elbo, atol=0.05)
-    assert (many > one).all() and (many - one).mean() > 0.05  # the bound tightens (by 0.01 to 0.2 nats here)
+    assert (many > one).all() and (many - one).mean() > 0.05  # the bound tightens (by 0.008 to 0.21 nats here)
 
 
 def test_sample_shape_range_mode_and_device():
