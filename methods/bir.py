@@ -43,6 +43,7 @@ from methods.distill import kd_loss
 from utils.nn import frozen_copy
 from models.classifier import build_conv
 from models.cond_vae import CondVAE
+from models.vae import RECORD_MARK
 from utils.errors import UsageError
 
 # default dg_prop: (task, domain, class), split MNIST / other experiments (paper's code, params/param_values.py)
@@ -58,7 +59,7 @@ class BrainInspired(Component):
     excludes["AGEM"] = "--feedback does not support gradient projection (--use-replay)"
     replaces = ("GenerativeReplay",)  # with --feedback the classifier is the generator: no separate one (DGR)
     common_options = ("replay", "distill", "temp")  # methods.common.ReplayOptions: source, soft targets
-    record_marks = {"vae_logvar_bias": False}  # the paper's VAE: no bias on the log-variance head (issue 25)
+    record_marks = RECORD_MARK  # its records say which VAE made them (models/vae.py)
 
     @staticmethod
     def add_args(parser):

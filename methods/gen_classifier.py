@@ -51,7 +51,7 @@ from methods.component import LOG_INTERVALS, Component, num, unpublished_note
 from models.classifier import build_conv
 from models.conv import output_units
 from models.generative_classifier import GenerativeClassifier as GenerativeClassifierModel
-from models.vae import VAE
+from models.vae import RECORD_MARK, VAE
 from utils.errors import UsageError
 
 # the components the Generative Classifier does not combine with (as the paper's check_for_errors)
@@ -77,7 +77,7 @@ class GenerativeClassifier(Component):
     needs_scores = False
     supports_stream = True
     stream_label = "--gen-classifier"
-    record_marks = {"vae_logvar_bias": False}  # the paper's VAE: no bias on the log-variance head (issue 25)
+    record_marks = RECORD_MARK  # its records say which VAE made them (models/vae.py)
 
     @classmethod
     def claims(cls, args):

@@ -31,7 +31,7 @@ from methods.replay import ReplaySource
 from models import pretrained
 from models.conv_vae import ConvVAE
 from models.fc import context_gated
-from models.vae import RECON_LOSSES, VAE
+from models.vae import RECON_LOSSES, RECORD_MARK, VAE
 from utils.errors import UsageError
 from utils.nn import frozen_copy, make_optimizer
 
@@ -41,7 +41,7 @@ GENERATOR_FLAGS = {"g_z_dim": "z_dim", "g_fc_lay": "fc_layers", "g_fc_uni": "fc_
 
 class GenerativeReplay(ReplaySource):
     excludes = {**ReplaySource.excludes, "SeparateNetworks": ""}
-    record_marks = {"vae_logvar_bias": False}  # the paper's VAE: no bias on the log-variance head (issue 25)
+    record_marks = RECORD_MARK  # its records say which VAE made them (models/vae.py)
 
     @staticmethod
     def add_args(parser):

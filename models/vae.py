@@ -29,6 +29,10 @@ LOG_2PI = math.log(2 * math.pi)
 RECON_LOSSES = ("BCE", "MSE")
 OUTPUTS = ("sigmoid", "none")
 
+# What every record of a run with these VAEs carries (the methods' Component.record_marks): records made before the
+# log-variance head lost its bias (issue 25) lack it, and sweeps rerun them.
+RECORD_MARK = {"vae_logvar_bias": False}
+
 
 class VAE(nn.Module):
     def __init__(self, image_size, channels, fc_layers=3, fc_units=400, z_dim=100, fc_bn=False, fc_nl="relu",
