@@ -101,9 +101,10 @@ def inspect(path, stamp, expect, args=None):
     if isinstance(options.get("depth"), int) and options["depth"] > 0 and record.get("conv_bias") is not True:
         return "rerun", "it was made before the conv layers had the paper's biases (another architecture)"
     for field, value in (record_marks(args) if args is not None else {}).items():  # args make the same stamp
-        if record.get(field, "none") != value:
-            return "rerun", (f"it was made by another architecture of its method (its record has "
-                             f"{field} {record.get(field, 'none')}, this code's {value})")
+        theirs = record.get(field, "none")
+        if theirs != value:
+            return "rerun", f"it was made by another architecture of its method (its record has {field} {theirs}, " \
+                            f"this code's {value})"
     made = {"threads": record["threads"], "device": str(record["device"]).split(":")[0],
             "torch": record["versions"].get("torch") if isinstance(record["versions"], dict) else None}
     for key, want in (expect or {}).items():
