@@ -103,8 +103,8 @@ def inspect(path, stamp, expect, args=None):
     for field, value in (record_marks(args) if args is not None else {}).items():  # args make the same stamp
         theirs = record.get(field, "none")
         if theirs != value:
-            return "rerun", f"it was made by another architecture of its method (its record has {field} {theirs}, " \
-                            f"this code's {value})"
+            return "rerun", (f"it was made by another architecture of its method (its record has {field} {theirs}, "
+                             f"this code's {value})")
     made = {"threads": record["threads"], "device": str(record["device"]).split(":")[0],
             "torch": record["versions"].get("torch") if isinstance(record["versions"], dict) else None}
     for key, want in (expect or {}).items():
